@@ -45,7 +45,7 @@ function libipt(): ToolReport {
 }
 
 function opencsd(): ToolReport {
-  const r = spawnSync('trc_pkt_lister', ['-help'], { encoding: 'utf8' });
+  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8' });
   if (r.error) return { name: 'opencsd trc_pkt_lister', installed: false, hint: 'apt-get install libopencsd-bin' };
   const version = /Library Version\s*:\s*(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
   const header = findHeader('opencsd/ocsd_if_types.h');

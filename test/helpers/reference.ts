@@ -4,15 +4,14 @@
 import { spawnSync } from 'node:child_process';
 import { findNativeTool } from '../../harness/adapters/native/tools.js';
 
-interface Skippable {
-  skip(message: string): void;
-  fail(message: string): void;
-}
+import type { Test } from 'tap';
+
+type Skippable = Pick<Test, 'skip' | 'fail'>;
 
 function missing(t: Skippable, what: string): undefined {
   const msg = `${what} is not available; install it (see .ci/run) to run this test`;
   if (process.env['CI']) t.fail(`CI must not skip: ${msg}`);
-  else t.skip(msg);
+  else t.skip(msg, () => {});
   return undefined;
 }
 
@@ -23,7 +22,7 @@ export function needNativeTool(t: Skippable, name: string): string | undefined {
 
 /** `trc_pkt_lister` from Debian's libopencsd-bin, or undefined after skipping. */
 export function needTrcPktLister(t: Skippable): string | undefined {
-  const r = spawnSync('trc_pkt_lister', ['-help'], { encoding: 'utf8' });
+  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8' });
   if (r.error) return missing(t, 'trc_pkt_lister (libopencsd-bin)');
   return 'trc_pkt_lister';
 }
