@@ -4,3 +4,4 @@ export * from './context.js';
 export * from './errors.js';
 export * from './range.js';
 export * from './stream.js';
+export * from './events.js';

@@ -2,7 +2,10 @@
 
 import type { Argv } from 'yargs';
 import { doctorCommand } from './doctor.js';
+import { dumpCommand } from './dump.js';
+import { exportCommand } from './export.js';
+import { genCommand } from './gen.js';
 
 export type CommandModule = (cli: Argv) => Argv;
 
-export const commands: readonly CommandModule[] = [doctorCommand];
+export const commands: readonly CommandModule[] = [genCommand, exportCommand, dumpCommand, doctorCommand];

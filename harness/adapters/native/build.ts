@@ -5,24 +5,24 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { NATIVE_TOOLS, findHeader, nativeBinaryPath, nativeSourcePath } from './tools.js';
+import { NATIVE_TOOLS, findHeader, nativeBinaryPath, nativeSourcePaths } from './tools.js';
 
 function main(): number {
   const strict = Boolean(process.env['CI']);
   let failed = 0;
   for (const tool of NATIVE_TOOLS) {
-    const src = nativeSourcePath(tool);
+    const srcs = nativeSourcePaths(tool);
     const out = nativeBinaryPath(tool.name);
-    if (!existsSync(src)) continue; // not written yet: nothing to build
+    if (!srcs.every((s) => existsSync(s))) continue; // not written yet: nothing to build
     if (findHeader(tool.header) === undefined) {
       const msg = `build:native: skipping ${tool.name}: ${tool.header} not found (apt-get install ${tool.debianPackage})`;
       console.error(msg);
       if (strict) failed++;
       continue;
     }
-    if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) continue;
+    if (existsSync(out) && srcs.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) continue;
     mkdirSync(dirname(out), { recursive: true });
-    const args = [...tool.flags, '-o', out, src, ...tool.libs];
+    const args = [...tool.flags, '-o', out, ...srcs, ...tool.libs];
     const r = spawnSync(tool.compiler, args, { stdio: 'inherit' });
     if (r.status !== 0) {
       console.error(`build:native: ${tool.compiler} ${args.join(' ')} failed`);

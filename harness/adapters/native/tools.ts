@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 export interface NativeTool {
   /** Executable name under build/native/. */
   name: string;
-  /** Source file beside this module (in the package, not in dist/). */
-  source: string;
+  /** Source files beside this module (in the package, not in dist/); the first holds main(). */
+  sources: string[];
   compiler: 'cc' | 'c++';
   flags: string[];
   libs: string[];
@@ -22,7 +22,7 @@ export interface NativeTool {
 export const NATIVE_TOOLS: readonly NativeTool[] = [
   {
     name: 'pt-libipt',
-    source: 'pt-libipt.c',
+    sources: ['pt-libipt.c', 'pt-libipt-flow.c'],
     compiler: 'cc',
     flags: ['-O2', '-std=gnu11', '-Wall'],
     libs: ['-lipt'],
@@ -31,10 +31,10 @@ export const NATIVE_TOOLS: readonly NativeTool[] = [
   },
   {
     name: 'etm-opencsd',
-    source: 'etm-opencsd.cpp',
+    sources: ['etm-opencsd.cpp'],
     compiler: 'c++',
     flags: ['-O2', '-std=c++17', '-Wall'],
-    libs: ['-lopencsd'],
+    libs: ['-lopencsd_c_api', '-lopencsd', '-lstdc++'],
     header: 'opencsd/ocsd_if_types.h',
     debianPackage: 'libopencsd-dev',
   },
@@ -50,8 +50,8 @@ export function packageRoot(): string {
   throw new Error('hwtrace: cannot find the package root from ' + fileURLToPath(import.meta.url));
 }
 
-export function nativeSourcePath(tool: NativeTool): string {
-  return join(packageRoot(), 'harness', 'adapters', 'native', tool.source);
+export function nativeSourcePaths(tool: NativeTool): string[] {
+  return tool.sources.map((s) => join(packageRoot(), 'harness', 'adapters', 'native', s));
 }
 
 export function nativeBinaryPath(name: string): string {

@@ -1,0 +1,2 @@
+export * from './encode.js';
+export * from './body.js';
