@@ -57,7 +57,7 @@ export function genCommand(cli: Argv): Argv {
       const record = argv as unknown as Record<string, unknown>;
       const tty = process.stderr.isTTY === true;
       let lastShown = 0;
-      const manifest = generateCorpus({
+      const { manifest, timing } = generateCorpus({
         out: argv.output,
         units: arches.map(traceUnitFactory),
         spec,
@@ -74,6 +74,9 @@ export function genCommand(cli: Argv): Argv {
         },
       });
       process.stdout.write(describeCorpus(argv.output, manifest.summary as Record<string, Record<string, number>>));
+      for (const [arch, tm] of Object.entries(timing)) {
+        process.stderr.write(`${arch}: simulated and traced in ${tm.seconds.toFixed(2)} s (${(tm.instructionsPerSecond / 1e6).toFixed(1)} M instructions/s)\n`);
+      }
     },
   );
 }
@@ -81,7 +84,9 @@ export function genCommand(cli: Argv): Argv {
 /** What a new corpus contains, one line per architecture. */
 export function describeCorpus(path: string, summary: Record<string, Record<string, number>>): string {
   const lines = [`${path}:`];
-  for (const [arch, s] of Object.entries(summary)) {
+  for (const arch of ['x86', 'arm']) {
+    const s = summary[arch];
+    if (!s) continue;
     lines.push(
       `  ${arch.padEnd(4)} ${String(s['instructions']).padStart(12)} instructions  ${String(s['traceBytes']).padStart(11)} trace bytes  ` +
         `${(s['bytesPerInstruction'] ?? 0).toFixed(3)} bytes/insn  ${s['segments']} sync segments  ${s['contextSwitches']} context switches`,

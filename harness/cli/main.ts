@@ -46,4 +46,10 @@ function report(e: unknown): number {
   throw e;
 }
 
+// `hwtrace dump … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 process.exitCode = await main(hideBin(process.argv));

@@ -109,8 +109,14 @@ function copyInto(writer: CorpusWriter, name: string, spool: SpoolDir, sink: Fil
   member.end();
 }
 
-/** Generates the corpus at `opts.out`. Returns its manifest. */
-export function generateCorpus(opts: GenerateOptions): Manifest {
+export interface GenerateResult {
+  manifest: Manifest;
+  /** Wall-clock figures per architecture (simulation + trace encoding + truth), not stored in the corpus. */
+  timing: Partial<Record<CorpusArchName, { seconds: number; instructionsPerSecond: number }>>;
+}
+
+/** Generates the corpus at `opts.out`. */
+export function generateCorpus(opts: GenerateOptions): GenerateResult {
   if (!Number.isSafeInteger(opts.insns) || opts.insns < 1) throw new HwtraceError('bad_option', `--insns must be a positive integer, not ${opts.insns}`);
   if (opts.units.length === 0) throw new HwtraceError('bad_option', 'no architecture to generate');
   const spec = resolveWorkloadSpec(opts.spec);
@@ -135,7 +141,9 @@ export function generateCorpus(opts: GenerateOptions): Manifest {
         writer.addBytes(corpusLayout.truthSegments(r.arch), r.tables.segments);
       }
       // Timing figures vary run to run; only deterministic counts go into the corpus.
-      return writer.finish(Object.fromEntries(runs.map((r) => [r.arch, { ...deterministicSummary(r.summary), ...r.unitSummary }])));
+      const manifest = writer.finish(Object.fromEntries(runs.map((r) => [r.arch, { ...deterministicSummary(r.summary), ...r.unitSummary }])));
+      const timing = Object.fromEntries(runs.map((r) => [r.arch, { seconds: r.summary.seconds, instructionsPerSecond: r.summary.instructionsPerSecond }]));
+      return { manifest, timing };
     } catch (e) {
       writer.abort();
       throw e;
