@@ -1,12 +1,14 @@
 // Benchmark: CoreSight deframing + ETMv4 packet decoding, ours against OpenCSD on the same bytes.
 //
 //   node dist/bench/etm-packets.js [--mib 200] [--sources 4] [--opencsd PATH] [--keep]
+//   node dist/bench/etm-packets.js --snapshot test/fixtures/opencsd/snapshots/juno_r1_1 [--mib 64]
 //
 // Builds a multi-source frame-formatted buffer of at least --mib MiB under os.tmpdir() by
 // encoding a trace-like packet mix with our encoder and interleaving the sources into 16-byte
-// frames, then times (benny) our deformatter + demux + packet decoders over it in memory, and
-// runs OpenCSD's frame deformatter + ETMv4 packet processor over the same file through
-// build/native/etm-opencsd (its own timer, file already in memory). Prints both and the ratio.
+// frames (or, with --snapshot, by repeating a snapshot's real formatted trace buffer), then
+// times (benny) our deformatter + demux + packet decoders over it in memory, and runs OpenCSD's
+// frame deformatter + ETMv4 packet processor over the same file through build/native/etm-opencsd
+// (its own timer, file already in memory). Prints both and the ratio.
 
 import b from 'benny';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +28,8 @@ import { FrameFormatter } from '../arch/arm/coresight/formatter.js';
 import { ByteBuffer } from '../arch/common/stream.js';
 import { findNativeTool } from '../harness/adapters/native/tools.js';
 import { Rng } from '../sim/rng.js';
+import { planSnapshotDecode } from '../arch/arm/opencsd/snapshot-decode.js';
+import { readSnapshot } from '../arch/arm/opencsd/snapshot-reader.js';
 import { writeRealisticTrace } from './fuzz/etm.js';
 
 const MIB = 1 << 20;
@@ -91,6 +95,25 @@ function buildBuffer(path: string, configs: Etm4Config[], targetBytes: number, s
   return written;
 }
 
+/** Writes a snapshot's formatted buffer repeated to at least targetBytes; returns its ETM configurations. */
+function repeatSnapshot(path: string, dir: string, targetBytes: number): { size: number; configs: Etm4Config[] } {
+  const snap = readSnapshot(dir);
+  const plan = planSnapshotDecode(snap, { packet() {}, error() {} });
+  if (plan.buffer.format !== 'coresight') throw new Error(`${dir}: the first buffer is ${plan.buffer.format}, not memory-aligned CoreSight frames`);
+  const data = readFileSync(plan.buffer.file);
+  const fd = openSync(path, 'w');
+  let size = 0;
+  try {
+    while (size < targetBytes) {
+      writeSync(fd, data);
+      size += data.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { size, configs: plan.sources.map((s) => s.config) };
+}
+
 /** One pass of our pipeline over the in-memory buffer (fed in 1 MiB views, as a file reader would). */
 function decodeOurs(data: Uint8Array, configs: Etm4Config[]): CountingSink {
   const sink = new CountingSink();
@@ -120,7 +143,8 @@ function runOpenCsd(tool: string, file: string, configs: Etm4Config[], repeat: n
   const args = ['--mode', 'packets', '--format', 'memory', '--repeat', String(repeat)];
   for (const c of configs) {
     const r = c.registers;
-    args.push('--etm4', [c.traceId, r.TRCIDR0, r.TRCIDR1, r.TRCIDR2, r.TRCIDR8, r.TRCCONFIGR].map((v) => '0x' + v.toString(16)).join(','));
+    const regs = [c.traceId, r.TRCIDR0, r.TRCIDR1, r.TRCIDR2, r.TRCIDR8, r.TRCCONFIGR, ...(c.ete ? [r.TRCDEVARCH] : [])];
+    args.push(c.ete ? '--ete' : '--etm4', regs.map((v) => '0x' + v.toString(16)).join(','));
   }
   args.push(file);
   const res = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -141,16 +165,25 @@ async function main(): Promise<void> {
     .option('opencsd', { type: 'string', describe: 'path of the etm-opencsd driver (default build/native/etm-opencsd)' })
     .option('repeat', { type: 'number', default: 3, describe: 'OpenCSD runs (median reported)' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the generated buffer' })
+    .option('snapshot', { type: 'string', describe: 'repeat this snapshot\'s formatted buffer instead of generating one' })
     .strict()
     .parseSync();
   if (!(argv.mib > 0) || !(argv.sources >= 1 && argv.sources <= 16)) throw new Error('--mib must be > 0 and --sources 1..16');
-  const configs = Array.from({ length: argv.sources }, (_, i) => defaultEtm4Config(0x10 + i));
+  let configs = Array.from({ length: argv.sources }, (_, i) => defaultEtm4Config(0x10 + i));
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-etm-bench-'));
   const file = join(dir, 'formatted.bin');
   try {
     let t0 = performance.now();
-    const size = buildBuffer(file, configs, argv.mib * MIB, argv.seed);
-    console.log(`buffer: ${(size / MIB).toFixed(1)} MiB, ${argv.sources} sources, frame-formatted (memory mode), built in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${file}`);
+    let size: number;
+    if (argv.snapshot !== undefined) {
+      const r = repeatSnapshot(file, argv.snapshot, argv.mib * MIB);
+      size = r.size;
+      configs = r.configs;
+      console.log(`buffer: ${(size / MIB).toFixed(1)} MiB, ${argv.snapshot} trace buffer repeated, ${configs.length} sources: ${file}`);
+    } else {
+      size = buildBuffer(file, configs, argv.mib * MIB, argv.seed);
+      console.log(`buffer: ${(size / MIB).toFixed(1)} MiB, ${argv.sources} sources, frame-formatted (memory mode), built in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${file}`);
+    }
     const data = new Uint8Array(readFileSync(file));
 
     t0 = performance.now();

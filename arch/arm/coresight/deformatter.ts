@@ -112,10 +112,15 @@ export class FrameDeformatter {
       this.fill = 0;
       this.memoryFrame(this.frame, 0, this.frameIndex);
     }
-    while (pos + FRAME_SIZE <= n) {
-      this.memoryFrame(chunk, pos, this.index);
-      pos += FRAME_SIZE;
-      this.index += FRAME_SIZE;
+    const lanes = this.sink.lanes;
+    if (lanes !== undefined && !this.resetOn4xFsync) {
+      pos = this.memoryFramesToLanes(chunk, pos, n, lanes);
+    } else {
+      while (pos + FRAME_SIZE <= n) {
+        this.memoryFrame(chunk, pos, this.index);
+        pos += FRAME_SIZE;
+        this.index += FRAME_SIZE;
+      }
     }
     if (pos < n) {
       this.frameIndex = this.index;
@@ -123,6 +128,60 @@ export class FrameDeformatter {
       this.fill = n - pos;
       this.index += n - pos;
     }
+  }
+
+  /**
+   * The throughput path (memory frames into lanes): whole frames of one ID, the common case, are
+   * copied inline; frames with ID bytes go through unpackToLanes. Returns the position after
+   * the last whole frame.
+   */
+  private memoryFramesToLanes(f: Uint8Array, pos: number, n: number, lanes: readonly (Lane | undefined)[]): number {
+    let index = this.index;
+    let frames = 0;
+    while (pos + FRAME_SIZE <= n) {
+      const o = pos;
+      const id = this.currentId;
+      const lane = id >= 0 ? lanes[id] : undefined;
+      if (lane !== undefined && ((f[o]! | f[o + 2]! | f[o + 4]! | f[o + 6]! | f[o + 8]! | f[o + 10]! | f[o + 12]! | f[o + 14]!) & 1) === 0) {
+        const aux = f[o + 15]!;
+        const start = lane.length;
+        if (start + 16 > lane.data.length) lane.ensure(16);
+        const d = lane.data;
+        d[start] = f[o]! | (aux & 1);
+        d[start + 1] = f[o + 1]!;
+        d[start + 2] = f[o + 2]! | ((aux >> 1) & 1);
+        d[start + 3] = f[o + 3]!;
+        d[start + 4] = f[o + 4]! | ((aux >> 2) & 1);
+        d[start + 5] = f[o + 5]!;
+        d[start + 6] = f[o + 6]! | ((aux >> 3) & 1);
+        d[start + 7] = f[o + 7]!;
+        d[start + 8] = f[o + 8]! | ((aux >> 4) & 1);
+        d[start + 9] = f[o + 9]!;
+        d[start + 10] = f[o + 10]! | ((aux >> 5) & 1);
+        d[start + 11] = f[o + 11]!;
+        d[start + 12] = f[o + 12]! | ((aux >> 6) & 1);
+        d[start + 13] = f[o + 13]!;
+        d[start + 14] = f[o + 14]! | (aux >> 7);
+        // Each frame is a run of its own: its trace index jumps over the aux byte.
+        if (lane.runs === lane.runOff.length) lane.openRun(index);
+        else {
+          lane.runOff[lane.runs] = start;
+          lane.runIdx[lane.runs] = index;
+          lane.runs++;
+        }
+        lane.length = start + 15;
+        lane.nextIndex = index + 15;
+        lane.total += 15;
+        frames++;
+      } else {
+        this.unpack(f, o, index);
+      }
+      pos += FRAME_SIZE;
+      index += FRAME_SIZE;
+    }
+    this.frames += frames;
+    this.index = index;
+    return pos;
   }
 
   private memoryFrame(f: Uint8Array, o: number, sof: number): void {
@@ -205,16 +264,19 @@ export class FrameDeformatter {
     let lane = id >= 0 ? lanes[id] : undefined;
     // Most frames carry one source's data and no ID byte: 15 bytes straight into the lane.
     if (lane !== undefined && ((f[o]! | f[o + 2]! | f[o + 4]! | f[o + 6]! | f[o + 8]! | f[o + 10]! | f[o + 12]! | f[o + 14]!) & 1) === 0) {
-      lane.ensure(16);
-      const d = lane.data;
       const start = lane.length;
+      if (start + 16 > lane.data.length) lane.ensure(16);
+      const d = lane.data;
       let k = start;
       for (let i = 0; i < 14; i += 2) {
         d[k++] = f[o + i]! | ((aux >> (i >> 1)) & 1);
         d[k++] = f[o + i + 1]!;
       }
-      d[k++] = f[o + 14]! | (aux >> 7);
-      this.closeRun(lane, sof, start, k);
+      d[k] = f[o + 14]! | (aux >> 7);
+      if (sof !== lane.nextIndex) lane.openRun(sof);
+      lane.length = start + 15;
+      lane.nextIndex = sof + 15;
+      lane.total += 15;
       return;
     }
     let d = this.out;

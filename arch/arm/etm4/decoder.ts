@@ -14,7 +14,7 @@
 
 import { addrFromParts } from '../../common/address.js';
 import type { DecodeError } from '../../common/errors.js';
-import { AddressHistory } from './address-history.js';
+import { AddressHistory, metaPktBits, metaSize, metaValid, packMeta } from './address-history.js';
 import type { Etm4Config } from './config.js';
 import { buildHeaderTable, type HeaderTable } from './header-table.js';
 import { Etm4Packet } from './packet.js';
@@ -157,7 +157,7 @@ export class Etm4PacketDecoder {
     this.usAtHeader = true;
     this.history.clear();
     const p = this.packet;
-    p.addrHi = p.addrLo = p.addrIs = p.addrBits = p.addrValid = 0;
+    p.addrHi = p.addrLoBits = p.addrIs = p.addrBits = p.addrValid = 0;
     p.addrSize = 32;
     p.tsHi = p.tsLo = 0;
     p.ctxtValid = false;
@@ -189,8 +189,9 @@ export class Etm4PacketDecoder {
       pos = this.resumeCarry(buf, pos, end);
       if (pos < 0) return;
     }
-    // The hot loop: locals for everything it touches; atoms, short addresses and exact matches
-    // (the bulk of real trace) handled inline, one call per other packet.
+    // The hot loop: locals for everything it touches; atoms, short and 32-bit long addresses and
+    // exact matches (the bulk of real trace) handled inline, one call per other packet. The
+    // address cases repeat shortAddress()/set32()/pushAddress() inline: keep them in step.
     const p = this.packet;
     const sink = this.sink;
     const kindOf = this.kindOf;
@@ -202,9 +203,7 @@ export class Etm4PacketDecoder {
     const hHi = hist.hi;
     const hLo = hist.lo;
     const hIs = hist.is;
-    const hValid = hist.valid;
-    const hSize = hist.size;
-    const hBits = hist.pktBits;
+    const hMeta = hist.meta;
     const mapOff = this.mapOff;
     const mapIdx = this.mapIdx;
     const lastRun = this.mapN - 1;
@@ -234,9 +233,9 @@ export class Etm4PacketDecoder {
           bits += 8;
           len = 3;
         } else len = 2;
-        const lo = ((p.addrLo & ~((1 << bits) - 1)) | v) >>> 0;
+        const lo = (p.addrLoBits & ~((1 << bits) - 1)) | v;
         p.type = typeOf[h]!;
-        p.addrLo = lo;
+        p.addrLoBits = lo;
         p.addrIs = is;
         p.addrBits = bits;
         if (p.addrValid < bits) p.addrValid = bits;
@@ -245,9 +244,29 @@ export class Etm4PacketDecoder {
         hHi[s] = p.addrHi;
         hLo[s] = lo;
         hIs[s] = is;
-        hValid[s] = p.addrValid;
-        hSize[s] = p.addrSize;
-        hBits[s] = bits;
+        hMeta[s] = p.addrValid | (p.addrSize === 64 ? 0x80 : 0) | (bits << 8);
+      } else if (k === 18 /* Kind.ADDR_LONG32 */) {
+        if (pos + 4 >= end) break;
+        const is = h === 0x9b || h === 0xb7 ? 1 : 0;
+        const lo = long32(buf, pos + 1, is);
+        p.type = typeOf[h]!;
+        // In AArch64 a 32-bit address replaces only the low half (as set32()).
+        if (p.ctxtValid && p.sf) p.addrSize = 64;
+        else {
+          p.addrHi = 0;
+          if (p.ctxtValid) p.addrSize = 32;
+        }
+        p.addrLoBits = lo;
+        p.addrIs = is;
+        p.addrBits = 32;
+        if (p.addrValid < 32) p.addrValid = 32;
+        const s = hist.head === 0 ? 2 : hist.head - 1;
+        hist.head = s;
+        hHi[s] = p.addrHi;
+        hLo[s] = lo;
+        hIs[s] = is;
+        hMeta[s] = p.addrValid | (p.addrSize === 64 ? 0x80 : 0) | (32 << 8);
+        len = 5;
       } else if (k === 16 /* Kind.ADDR_MATCH */) {
         p.type = typeOf[h]!;
         this.exactMatch(h & 3);
@@ -728,7 +747,7 @@ export class Etm4PacketDecoder {
     if (cyct >= 0) p.cyct = cyct;
     p.ccThreshold = cyct >= 0 ? cyct : 0;
     // Trace Info resets the address state (to a known zero) and the timestamp.
-    p.addrHi = p.addrLo = p.addrIs = 0;
+    p.addrHi = p.addrLoBits = p.addrIs = 0;
     p.addrBits = 0;
     p.addrValid = 64;
     p.addrSize = 64;
@@ -984,7 +1003,7 @@ export class Etm4PacketDecoder {
       bits += 8;
     }
     const mask = (1 << bits) - 1;
-    p.addrLo = ((p.addrLo & ~mask) | v) >>> 0;
+    p.addrLoBits = (p.addrLoBits & ~mask) | v;
     p.addrIs = is;
     p.addrBits = bits;
     if (p.addrValid < bits) p.addrValid = bits;
@@ -999,7 +1018,7 @@ export class Etm4PacketDecoder {
       p.addrHi = 0;
       if (p.ctxtValid) p.addrSize = 32;
     }
-    p.addrLo = lo;
+    p.addrLoBits = lo;
     p.addrIs = is;
     p.addrBits = 32;
     if (p.addrValid < 32) p.addrValid = 32;
@@ -1009,7 +1028,7 @@ export class Etm4PacketDecoder {
   private set64(hi: number, lo: number, is: number): void {
     const p = this.packet;
     p.addrHi = hi;
-    p.addrLo = lo;
+    p.addrLoBits = lo;
     p.addrIs = is;
     p.addrBits = 64;
     p.addrValid = 64;
@@ -1020,7 +1039,7 @@ export class Etm4PacketDecoder {
 
   private pushAddress(): void {
     const p = this.packet;
-    this.history.push(p.addrHi, p.addrLo, p.addrIs, p.addrValid, p.addrSize, p.addrBits);
+    this.history.push(p.addrHi, p.addrLoBits, p.addrIs, packMeta(p.addrValid, p.addrSize, p.addrBits));
   }
 
   private exactMatch(i: number): void {
@@ -1028,12 +1047,13 @@ export class Etm4PacketDecoder {
     const hist = this.history;
     const k = hist.slot(i);
     p.exactIndex = i;
+    const m = hist.meta[k]!;
     p.addrHi = hist.hi[k]!;
-    p.addrLo = hist.lo[k]!;
+    p.addrLoBits = hist.lo[k]!;
     p.addrIs = hist.is[k]!;
-    p.addrValid = hist.valid[k]!;
-    p.addrSize = hist.size[k]!;
-    p.addrBits = hist.pktBits[k]!;
+    p.addrValid = metaValid(m);
+    p.addrSize = metaSize(m);
+    p.addrBits = metaPktBits(m);
     this.pushAddress();
   }
 }
@@ -1064,13 +1084,13 @@ function contExtent(buf: Uint8Array, i: number, limit: number): number {
   return limit;
 }
 
-/** Low 32 bits of a long address (IS0: bits [8:2],[15:9] then bytes; IS1: [7:1], then bytes). */
+/** Low 32 bits of a long address as an int32 (IS0: bits [8:2],[15:9] then bytes; IS1: [7:1], then bytes). */
 function long32(buf: Uint8Array, at: number, is: number): number {
   const b0 = buf[at]! & 0x7f;
   const b2 = buf[at + 2]!;
   const b3 = buf[at + 3]!;
-  if (is) return ((b0 << 1) | (buf[at + 1]! << 8) | (b2 << 16) | (b3 << 24)) >>> 0;
-  return ((b0 << 2) | ((buf[at + 1]! & 0x7f) << 9) | (b2 << 16) | (b3 << 24)) >>> 0;
+  if (is) return (b0 << 1) | (buf[at + 1]! << 8) | (b2 << 16) | (b3 << 24);
+  return (b0 << 2) | ((buf[at + 1]! & 0x7f) << 9) | (b2 << 16) | (b3 << 24);
 }
 
 function u32le(buf: Uint8Array, at: number): number {

@@ -307,7 +307,7 @@ export class Etm4PacketEncoder {
     const h = this.history;
     for (let i = 0; i < 3; i++) {
       const k = h.slot(i);
-      if (h.hi[k] === hi && h.lo[k] === lo && h.is[k] === is) {
+      if (h.hi[k] === hi && h.lo[k] === (lo | 0) && h.is[k] === is) {
         this.byte(0x90 | i);
         this.matched(i);
         return;
@@ -396,7 +396,7 @@ export class Etm4PacketEncoder {
     const mask = (2 ** bits - 1) >>> 0;
     this.addrLo = ((this.addrLo & ~mask) | value) >>> 0;
     this.addrIs = is;
-    this.history.push(this.addrHi, this.addrLo, is, 64, 64, bits);
+    this.history.push(this.addrHi, this.addrLo, is, 0);
   }
 
   private long32(lo: number, is: number): void {
@@ -414,7 +414,7 @@ export class Etm4PacketEncoder {
     if (!(this.ctxtValid && this.sf)) this.addrHi = 0;
     this.addrLo = v;
     this.addrIs = is;
-    this.history.push(this.addrHi, v, is, 64, 64, 32);
+    this.history.push(this.addrHi, v, is, 0);
   }
 
   private long64(hi: number, lo: number, is: number): void {
@@ -437,13 +437,13 @@ export class Etm4PacketEncoder {
     this.addrHi = hi;
     this.addrLo = lo;
     this.addrIs = is;
-    this.history.push(hi, lo, is, 64, 64, 64);
+    this.history.push(hi, lo, is, 0);
   }
 
   private matched(i: number): void {
     const h = this.history;
     const k = h.slot(i);
-    this.push(h.hi[k]!, h.lo[k]!, h.is[k]!);
+    this.push(h.hi[k]!, h.lo[k]! >>> 0, h.is[k]!);
   }
 
   private q(s: Extract<Etm4PacketSpec, { kind: 'q' }>): void {

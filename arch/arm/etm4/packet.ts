@@ -30,9 +30,9 @@ export class Etm4Packet {
   syncPoint = false;
 
   // --- address state (updated by address packets; TraceInfo zeroes it) -----------------------
-  /** Current address, high and low 32 bits (unsigned). */
+  /** Current address: high 32 bits (unsigned) and low 32 bits as an int32 bit pattern (see addrLo). */
   addrHi = 0;
-  addrLo = 0;
+  addrLoBits = 0;
   /** Instruction set of the current address: 0 = IS0 (A64/A32), 1 = IS1 (T32). */
   addrIs = 0;
   /** Low address bits this packet replaced (9/17, 8/16 for short; 32 or 64 for long). */
@@ -107,6 +107,11 @@ export class Etm4Packet {
   iteEl = 0;
   iteHi = 0;
   iteLo = 0;
+
+  /** Low 32 bits of the current address, unsigned. */
+  get addrLo(): number {
+    return this.addrLoBits >>> 0;
+  }
 
   /** Byte index of the header as OpenCSD counts it (the `Idx:` of trc_pkt_lister). */
   get index(): number {

@@ -1,0 +1,693 @@
+// ETMv4/ETE instruction-flow decoder: packets (from Etm4PacketDecoder) plus memory (a CodeView)
+// in, OpenCSD-named generic elements out, as OpenCSD's TrcPktDecodeEtmV4I produces them.
+//
+// Packets become elements of the P0 stack; commits (immediate when MAXSPEC = 0, else Commit
+// packets and cycle-count commit fields) resolve them oldest first: atoms walk the code to the
+// next waypoint (cached per start address), exceptions walk to their return address, addresses
+// and contexts update the PE state. Cancel and mispredict act on the newest elements; Discard,
+// Overflow and bad packets drop the stack and resynchronise (A-sync, then Trace Info).
+
+import type { CodeView } from '../../../common/codeview.js';
+import type { DecodeError } from '../../../common/errors.js';
+import { WpSub, WpType, type A64ClassifyOptions } from '../../isa-a64/classify.js';
+import type { Etm4Config } from '../config.js';
+import type { Etm4Packet } from '../packet.js';
+import type { Etm4PacketSink } from '../decoder.js';
+import { PacketType as T, isErrorPacketType, isUnsupportedPacketType } from '../packet-types.js';
+import { Elem, FlowElement } from './elements.js';
+import { etmFlowTransition, type EtmFlowState } from './lifecycle.js';
+import { P0, P0Stack, isP0, survivesCancel } from './p0-stack.js';
+import { RangeWalker } from './range-walker.js';
+
+export interface FlowElementSink {
+  element(e: FlowElement): void;
+}
+
+export interface EtmFlowOptions {
+  /** Code memory of the traced core. */
+  memory: CodeView;
+  /** Memory context for a PE context (a corpus's per-process images); default: always 0. */
+  memoryContext?: (contextId: number, vmid: number, el: number) => number;
+  /** Trace ID printed in elements (default: the configuration's). */
+  traceId?: number;
+  /** Receives the packet decoder's errors and the flow decoder's own. */
+  error?: (e: DecodeError) => void;
+}
+
+const RS_DEPTH = 16;
+/** Reasons, indices into NO_SYNC_REASONS. */
+const R_INIT = 0;
+const R_OVERFLOW = 2;
+const R_DISCARD = 3;
+const R_BAD_PACKET = 4;
+const R_COMMIT_OVERRUN = 4;
+
+export class Etm4FlowDecoder implements Etm4PacketSink {
+  state: EtmFlowState = 'NO_SYNC';
+  readonly traceId: number;
+  /** Instructions in output ranges, and elements output. */
+  instructions = 0;
+  elements = 0;
+  errors = 0;
+
+  private readonly e = new FlowElement();
+  private readonly stack = new P0Stack();
+  private readonly walkers = new Map<number, RangeWalker>();
+  private walker: RangeWalker;
+  private readonly classify: A64ClassifyOptions;
+  private readonly maxSpec: number;
+  private readonly ete: boolean;
+  private readonly rsEnabled: boolean;
+  private readonly memCtxOf: ((cid: number, vmid: number, el: number) => number) | undefined;
+
+  // PE state.
+  private pc = 0;
+  private isa = 0;
+  private needAddr = true;
+  private el = 0;
+  private security = 0;
+  private sf = 1;
+  private vmid = 0;
+  private cid = 0;
+  private memCtx = 0;
+  /** A VMID / context ID has been traced since the last sync. */
+  private vmidValid = false;
+  private cidValid = false;
+  /** pc is where the last walk found no memory (exceptions still walk from there, as OpenCSD does). */
+  private pcIsNacc = false;
+  private noSyncReason = R_INIT;
+  // Speculation.
+  private specDepth = 0;
+  private excPendingAddr = -1;
+  private lastIdx = 0;
+  // Return stack.
+  private readonly rs = new Float64Array(RS_DEPTH);
+  private rsIsa = new Uint8Array(RS_DEPTH);
+  private rsTop = 0;
+  private rsCount = 0;
+  private rsPopPending = false;
+
+  constructor(
+    readonly config: Etm4Config,
+    private readonly sink: FlowElementSink,
+    private readonly opts: EtmFlowOptions,
+  ) {
+    this.traceId = opts.traceId ?? config.traceId;
+    this.maxSpec = config.maxSpec;
+    this.ete = config.ete;
+    this.rsEnabled = config.returnStack;
+    this.memCtxOf = opts.memoryContext;
+    const idr2 = config.registers.TRCIDR2;
+    this.classify = { wfxWaypoints: (idr2 & 0x80000000) !== 0 && config.fullVersion >= 0x43, tstartWaypoint: true };
+    this.walker = this.walkerFor(0);
+    this.e.id = this.traceId;
+  }
+
+  /** Range-cache statistics over all memory contexts. */
+  cacheStats(): { hits: number; misses: number } {
+    let hits = 0;
+    let misses = 0;
+    for (const w of this.walkers.values()) {
+      hits += w.hits;
+      misses += w.misses;
+    }
+    return { hits, misses };
+  }
+
+  error(err: DecodeError): void {
+    this.opts.error?.(err);
+  }
+
+  packet(p: Etm4Packet): void {
+    const idx = p.index;
+    this.lastIdx = idx;
+    // Sync loss is reported at the next packet, with its index (as OpenCSD does).
+    if (this.state === 'NO_SYNC') this.noSync(this.noSyncReason, idx);
+    const t = p.type;
+    if (this.state === 'DECODE') {
+      this.decode(p, t, idx);
+      return;
+    }
+    if (this.state === 'WAIT_SYNC') {
+      if (t === T.ASYNC && p.synced) this.state = etmFlowTransition(this.state, 'ASYNC');
+    } else if (this.state === 'WAIT_TINFO') {
+      if (t === T.TRACE_INFO) {
+        this.state = etmFlowTransition(this.state, 'TINFO');
+        this.rsCount = 0;
+        this.rsPopPending = false;
+        this.needAddr = true;
+        this.stack.clear();
+        this.specDepth = 0;
+        this.excPendingAddr = -1;
+        // Elements the trace unit holds uncommitted from before the sync point.
+        for (let i = 0; i < p.specDepth; i++) this.stack.push(P0.UNSEEN, idx, 0, 0, 0, 0);
+        this.specDepth = p.specDepth;
+      }
+    }
+  }
+
+  /** End of trace: flush non-speculative elements, drop the rest, EO_TRACE. */
+  end(): void {
+    const st = this.stack;
+    while (st.count > 0) {
+      const s = st.slot(0);
+      const k = st.kind[s]!;
+      if (k >= P0.TS && k <= P0.MARKER) this.nonP0(s, k);
+      st.dropOldest();
+    }
+    const e = this.e;
+    e.type = Elem.EO_TRACE;
+    e.idx = this.lastIdx;
+    this.out();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private decode(p: Etm4Packet, t: number, idx: number): void {
+    const st = this.stack;
+    switch (t) {
+      case T.ATOM_F1:
+      case T.ATOM_F2:
+      case T.ATOM_F3:
+      case T.ATOM_F4:
+      case T.ATOM_F5:
+      case T.ATOM_F6:
+        st.push(P0.ATOM, idx, 0, p.atomBits, p.atomCount, 0);
+        this.specDepth += p.atomCount;
+        break;
+      case T.ADDR_MATCH:
+      case T.ADDR_S_IS0:
+      case T.ADDR_S_IS1:
+      case T.ADDR_L_32IS0:
+      case T.ADDR_L_32IS1:
+      case T.ADDR_L_64IS0:
+      case T.ADDR_L_64IS1:
+        this.address(p, idx);
+        break;
+      case T.ADDR_CTXT_L_32IS0:
+      case T.ADDR_CTXT_L_32IS1:
+      case T.ADDR_CTXT_L_64IS0:
+      case T.ADDR_CTXT_L_64IS1:
+        this.context(p, idx);
+        this.address(p, idx);
+        break;
+      case T.CTXT:
+        this.context(p, idx);
+        break;
+      case T.EXCEPT:
+        this.excPendingAddr = st.push(P0.EXCEPT, idx, NaN, p.excType, p.excAddrInterp, 0);
+        this.specDepth++;
+        break;
+      case T.PE_RESET:
+      case T.TRANS_FAIL:
+        st.push(P0.EXCEPT, idx, NaN, p.excType, 0, 0);
+        if (t === T.TRANS_FAIL) st.push(P0.MEMTRANS, idx, 0, 3, 0, 0);
+        this.specDepth++;
+        break;
+      case T.EXCEPT_RTN:
+        st.push(P0.EXCEPT_RET, idx, 0, 0, 0, 0);
+        break;
+      case T.TRACE_ON:
+        st.push(P0.TRACE_ON, idx, 0, 0, 0, 0);
+        break;
+      case T.TIMESTAMP:
+        st.push(P0.TS, idx, p.timestamp, 0, p.ccValid ? 1 : 0, p.cycleCount);
+        break;
+      case T.CCNT_F1:
+      case T.CCNT_F2:
+      case T.CCNT_F3:
+        st.push(P0.CC, idx, 0, 0, 0, p.cycleCount);
+        if (p.commitValid) this.commit(p.commit);
+        break;
+      case T.COMMIT:
+        this.commit(p.commit);
+        break;
+      case T.CANCEL_F1:
+      case T.CANCEL_F1_MISPRED:
+      case T.CANCEL_F2:
+      case T.CANCEL_F3:
+      case T.MISPREDICT:
+        if (p.cancel > 0 && !this.cancel(p.cancel, idx)) return;
+        if ((t === T.CANCEL_F1_MISPRED || t === T.MISPREDICT) && !this.mispredict(idx)) return;
+        if (p.atomCount > 0) {
+          st.push(P0.ATOM, idx, 0, p.atomBits, p.atomCount, 0);
+          this.specDepth += p.atomCount;
+        }
+        break;
+      case T.EVENT:
+        st.push(P0.EVENT, idx, 0, p.event, 0, 0);
+        break;
+      case T.TS_MARKER:
+        st.push(P0.MARKER, idx, 0, 0, 0, 0);
+        break;
+      case T.Q:
+        st.push(P0.Q, idx, p.qType === 0xc || p.qType === 0xf ? NaN : p.address, p.qCount, p.addrIs, 0);
+        this.specDepth++;
+        break;
+      case T.TRANS_ST:
+        if ((this.config.registers.TRCIDR0 & 0x40000000) === 0) {
+          st.push(P0.TSTART, idx, 0, 0, 0, 0);
+          this.specDepth++;
+        } else st.push(P0.MEMTRANS, idx, 0, 1, 0, 0);
+        break;
+      case T.TRANS_COMMIT:
+        st.push(P0.MEMTRANS, idx, 0, 2, 0, 0);
+        break;
+      case T.ITE:
+        st.push(P0.ITE, idx, 0, 0, 0, 0);
+        break;
+      case T.DISCARD:
+        this.reset(R_DISCARD, idx);
+        return;
+      case T.OVERFLOW:
+        this.reset(R_OVERFLOW, idx);
+        return;
+      case T.ASYNC:
+      case T.IGNORE:
+      case T.TRACE_INFO:
+        break;
+      default:
+        if (isErrorPacketType(t) || isUnsupportedPacketType(t) || t === T.NOTSYNC) {
+          this.reset(R_BAD_PACKET, idx);
+          return;
+        }
+    }
+    if (this.excPendingAddr < 0 && this.specDepth > this.maxSpec) this.commit(this.specDepth - this.maxSpec);
+  }
+
+  private address(p: Etm4Packet, idx: number): void {
+    const a = p.address;
+    if (this.excPendingAddr >= 0) {
+      // The address after an Exception packet is its preferred return address.
+      this.stack.a[this.excPendingAddr] = a;
+      this.stack.c[this.excPendingAddr] = this.stack.c[this.excPendingAddr]! | (p.addrIs << 4);
+      this.excPendingAddr = -1;
+      return;
+    }
+    this.stack.push(P0.ADDR, idx, a, 0, p.addrIs, 0);
+  }
+
+  private context(p: Etm4Packet, idx: number): void {
+    if (!p.ctxtUpdated) return;
+    const info = p.el | (p.ns << 2) | (p.sf << 3) | (p.nse << 4) | (p.vmidUpdated ? 0x20 : 0) | (p.cidUpdated ? 0x40 : 0) | (p.addrIs << 7);
+    this.stack.push(P0.CTXT, idx, 0, p.vmid, info, p.contextId);
+  }
+
+  // --- resolution ------------------------------------------------------------------------------
+
+  private commit(n: number): void {
+    const st = this.stack;
+    while (n > 0 && st.count > 0) {
+      const s = st.slot(0);
+      const k = st.kind[s]!;
+      if (k === P0.ATOM) {
+        let bits = st.b[s]!;
+        let cnt = st.c[s]!;
+        const idx = st.idx[s]!;
+        while (cnt > 0 && n > 0) {
+          this.atom((bits & 1) === 1, idx);
+          bits = Math.floor(bits / 2);
+          cnt--;
+          n--;
+          this.specDepth--;
+        }
+        if (cnt > 0) {
+          st.b[s] = bits;
+          st.c[s] = cnt;
+          return;
+        }
+        st.dropOldest();
+        continue;
+      }
+      st.dropOldest();
+      if (isP0(k)) {
+        n--;
+        this.specDepth--;
+        if (k === P0.EXCEPT) this.exception(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
+        else if (k === P0.Q) this.qElement(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
+        else if (k === P0.TSTART) this.memtrans(st.idx[s]!, 1);
+      } else this.nonP0(s, k);
+    }
+    if (n > 0) {
+      this.flowError('commit_overrun', this.lastIdx, `commit of ${n} more P0 elements than the decoder holds`);
+      this.reset(R_COMMIT_OVERRUN, this.lastIdx);
+    }
+  }
+
+  /** Cancels the n newest P0 elements (timing and marker elements survive). False after a reset. */
+  private cancel(n: number, idx: number): boolean {
+    const st = this.stack;
+    const DEAD = 255;
+    for (let i = st.count - 1; i >= 0 && n > 0; i--) {
+      const s = st.slot(i);
+      const k = st.kind[s]!;
+      if (k === P0.ATOM) {
+        const c = st.c[s]!;
+        const take = Math.min(c, n);
+        n -= take;
+        this.specDepth -= take;
+        if (take === c) st.kind[s] = DEAD;
+        else {
+          st.c[s] = c - take;
+          st.b[s] = st.b[s]! % 2 ** (c - take);
+        }
+      } else if (isP0(k)) {
+        n--;
+        this.specDepth--;
+        st.kind[s] = DEAD;
+      } else if (!survivesCancel(k)) st.kind[s] = DEAD;
+    }
+    this.compact(DEAD);
+    if (n > 0) {
+      this.flowError('cancel_overrun', idx, `cancel of ${n} more P0 elements than are uncommitted`);
+      this.reset(R_COMMIT_OVERRUN, idx);
+      return false;
+    }
+    return true;
+  }
+
+  /** Flips the newest atom; address elements after it are dropped. False after a reset. */
+  private mispredict(idx: number): boolean {
+    const st = this.stack;
+    for (let i = st.count - 1; i >= 0; i--) {
+      const s = st.slot(i);
+      const k = st.kind[s]!;
+      if (k === P0.ATOM) {
+        const bit = 2 ** (st.c[s]! - 1);
+        const b = st.b[s]!;
+        st.b[s] = Math.floor(b / bit) % 2 === 1 ? b - bit : b + bit;
+        this.compact(255);
+        return true;
+      }
+      if (k === P0.ADDR) st.kind[s] = 255;
+    }
+    this.compact(255);
+    this.flowError('mispredict_no_atom', idx, 'mispredict with no uncommitted atom');
+    this.reset(R_COMMIT_OVERRUN, idx);
+    return false;
+  }
+
+  private compact(dead: number): void {
+    const st = this.stack;
+    for (let i = st.count - 1; i >= 0; i--) if (st.kind[st.slot(i)] === dead) st.removeAt(i);
+  }
+
+  private nonP0(s: number, k: number): void {
+    const st = this.stack;
+    const e = this.e;
+    e.idx = st.idx[s]!;
+    switch (k) {
+      case P0.ADDR: {
+        const a = st.a[s]!;
+        if (Number.isNaN(a)) return;
+        this.pc = a;
+        this.isa = st.c[s] === 1 ? 2 : this.sf ? 0 : 1;
+        this.needAddr = false;
+        this.pcIsNacc = false;
+        this.rsPopPending = false;
+        return;
+      }
+      case P0.CTXT: {
+        const info = st.c[s]!;
+        this.el = info & 3;
+        const ns = (info >> 2) & 1;
+        const nse = (info >> 4) & 1;
+        this.security = nse ? (ns ? 3 : 2) : ns;
+        this.sf = (info >> 3) & 1;
+        if (info & 0x20) {
+          this.vmid = st.b[s]!;
+          this.vmidValid = true;
+        }
+        if (info & 0x40) {
+          this.cid = st.d[s]!;
+          this.cidValid = true;
+        }
+        this.isa = info & 0x80 ? 2 : this.sf ? 0 : 1;
+        this.selectMemory();
+        e.type = Elem.PE_CONTEXT;
+        e.isa = this.isa;
+        e.el = this.el;
+        e.security = this.security;
+        e.sf = this.sf;
+        e.vmid = this.vmid;
+        e.ctxid = this.cid;
+        e.vmidValid = this.vmidValid;
+        e.ctxidValid = this.cidValid;
+        this.out();
+        return;
+      }
+      case P0.TRACE_ON:
+        e.type = Elem.TRACE_ON;
+        e.reason = 0;
+        this.out();
+        return;
+      case P0.TS:
+        e.type = Elem.TIMESTAMP;
+        e.ts = st.a[s]!;
+        e.ccValid = st.c[s] === 1;
+        e.cc = st.d[s]!;
+        this.out();
+        return;
+      case P0.CC:
+        e.type = Elem.CYCLE_COUNT;
+        e.cc = st.d[s]!;
+        this.out();
+        return;
+      case P0.EVENT:
+        e.type = Elem.EVENT;
+        e.reason = st.b[s]!;
+        this.out();
+        return;
+      case P0.MARKER:
+        e.type = Elem.SYNC_MARKER;
+        this.out();
+        return;
+      case P0.EXCEPT_RET:
+        e.type = Elem.EXCEPTION_RET;
+        this.out();
+        return;
+      case P0.MEMTRANS:
+        this.memtrans(st.idx[s]!, st.b[s]!);
+        return;
+      case P0.ITE:
+        e.type = Elem.INSTRUMENTATION;
+        this.out();
+        return;
+    }
+  }
+
+  private memtrans(idx: number, kind: number): void {
+    const e = this.e;
+    e.type = Elem.MEMTRANS;
+    e.idx = idx;
+    e.reason = kind;
+    this.out();
+  }
+
+  /** One committed atom: walk to the next waypoint and follow it. */
+  private atom(taken: boolean, idx: number): void {
+    if (this.needAddr) {
+      // A taken indirect branch whose target matched the return stack sends no address.
+      if (!(this.rsPopPending && this.rsCount > 0)) return;
+      this.popReturn();
+    }
+    if (this.isa !== 0) {
+      this.flowError('unsupported_isa', idx, `${this.isa === 1 ? 'A32' : 'T32'} code at 0x${this.pc.toString(16)} is not decoded`);
+      this.needAddr = true;
+      return;
+    }
+    const w = this.walker;
+    const start = this.pc;
+    w.walk(this.memCtx, 0, start);
+    if (!w.found) {
+      this.nacc(idx, start, w.n, w.end);
+      return;
+    }
+    const e = this.e;
+    e.type = Elem.INSTR_RANGE;
+    e.idx = idx;
+    e.start = start;
+    e.end = w.end;
+    e.n = w.n;
+    e.isa = 0;
+    e.lastType = w.type;
+    e.lastSub = w.sub;
+    e.lastCond = w.cond;
+    e.lastSize = 4;
+    e.taken = taken;
+    this.instructions += w.n;
+    this.out();
+    if (!taken) {
+      this.pc = w.end;
+      return;
+    }
+    if (w.type === WpType.BR) {
+      if (w.link) this.pushReturn(w.end);
+      this.pc = w.target;
+    } else if (w.type === WpType.BR_INDIRECT) {
+      if (w.link) this.pushReturn(w.end);
+      this.needAddr = true;
+      this.rsPopPending = this.rsEnabled;
+      if (this.ete && w.sub === WpSub.ERET) {
+        e.type = Elem.EXCEPTION_RET;
+        this.out();
+      }
+    } else this.pc = w.end;
+  }
+
+  /** A range that ran into unreadable memory: the part before the gap, then ADDR_NACC. */
+  private nacc(idx: number, start: number, n: number, at: number): void {
+    const e = this.e;
+    e.idx = idx;
+    if (n > 0) {
+      e.type = Elem.INSTR_RANGE;
+      e.start = start;
+      e.end = at;
+      e.n = n;
+      e.isa = 0;
+      e.lastType = WpType.OTHER;
+      e.lastSub = 0;
+      e.lastCond = false;
+      e.taken = true;
+      this.instructions += n;
+      this.out();
+    }
+    e.type = Elem.ADDR_NACC;
+    e.start = at;
+    e.el = this.el;
+    e.security = this.security;
+    this.out();
+    this.needAddr = true;
+    this.pc = at;
+    this.pcIsNacc = true;
+  }
+
+  private exception(idx: number, ret: number, num: number, interp: number): void {
+    if (this.needAddr && this.rsPopPending && this.rsCount > 0) this.popReturn();
+    // E1:E0 = 0b10: the exception came before the target of the last branch executed, so no
+    // instruction ran between them (IHI 0064 §6.4.11).
+    const atTarget = (interp & 3) === 2;
+    if ((!this.needAddr || this.pcIsNacc) && !atTarget && !Number.isNaN(ret) && this.isa === 0 && ret > this.pc) {
+      const w = this.walker;
+      const start = this.pc;
+      w.walkTo(this.memCtx, 0, start, ret);
+      if (!w.found && w.end !== ret) this.nacc(idx, start, w.n, w.end);
+      else if (w.n > 0) {
+        const e = this.e;
+        e.type = Elem.INSTR_RANGE;
+        e.idx = idx;
+        e.start = start;
+        e.end = w.end;
+        e.n = w.n;
+        e.isa = 0;
+        e.lastType = w.type;
+        e.lastSub = w.sub;
+        e.lastCond = w.cond;
+        e.taken = true;
+        this.instructions += w.n;
+        this.out();
+      }
+    }
+    const e = this.e;
+    e.type = Elem.EXCEPTION;
+    e.idx = idx;
+    e.num = num;
+    e.reason = interp & 3;
+    e.end = Number.isNaN(ret) ? 0 : ret;
+    this.out();
+    // The vector address follows in the next address packet.
+    this.needAddr = true;
+    this.pcIsNacc = false;
+    this.rsPopPending = false;
+  }
+
+  private qElement(idx: number, addr: number, count: number, is: number): void {
+    const e = this.e;
+    if (!this.needAddr) {
+      e.type = Elem.I_RANGE_NOPATH;
+      e.idx = idx;
+      e.start = this.pc;
+      e.end = Number.isNaN(addr) ? this.pc : addr;
+      e.n = count;
+      this.instructions += count;
+      this.out();
+    }
+    if (Number.isNaN(addr)) this.needAddr = true;
+    else {
+      this.pc = addr;
+      this.isa = is === 1 ? 2 : this.sf ? 0 : 1;
+      this.needAddr = false;
+    }
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  private pushReturn(a: number): void {
+    if (!this.rsEnabled) return;
+    this.rsTop = (this.rsTop + 1) % RS_DEPTH;
+    this.rs[this.rsTop] = a;
+    this.rsIsa[this.rsTop] = this.isa;
+    if (this.rsCount < RS_DEPTH) this.rsCount++;
+  }
+
+  private popReturn(): void {
+    this.pc = this.rs[this.rsTop]!;
+    this.isa = this.rsIsa[this.rsTop]!;
+    this.rsTop = (this.rsTop + RS_DEPTH - 1) % RS_DEPTH;
+    this.rsCount--;
+    this.rsPopPending = false;
+    this.needAddr = false;
+  }
+
+  private selectMemory(): void {
+    const f = this.memCtxOf;
+    if (f === undefined) return;
+    const m = f(this.cid, this.vmid, this.el);
+    if (m !== this.memCtx) {
+      this.memCtx = m;
+      this.walker = this.walkerFor(m);
+    }
+  }
+
+  private walkerFor(ctx: number): RangeWalker {
+    let w = this.walkers.get(ctx);
+    if (w === undefined) {
+      w = new RangeWalker(this.opts.memory, this.classify);
+      this.walkers.set(ctx, w);
+    }
+    return w;
+  }
+
+  private reset(reason: number, idx: number): void {
+    this.stack.clear();
+    this.specDepth = 0;
+    this.excPendingAddr = -1;
+    this.needAddr = true;
+    this.rsCount = 0;
+    this.rsPopPending = false;
+    this.vmidValid = this.cidValid = false;
+    this.pcIsNacc = false;
+    this.state = etmFlowTransition(this.state, 'RESET');
+    this.noSyncReason = reason;
+    void idx;
+  }
+
+  private noSync(reason: number, idx: number): void {
+    const e = this.e;
+    e.type = Elem.NO_SYNC;
+    e.idx = idx;
+    e.reason = reason;
+    this.out();
+    this.state = etmFlowTransition(this.state, 'NO_SYNC_SENT');
+  }
+
+  private flowError(code: string, idx: number, message: string): void {
+    this.errors++;
+    this.opts.error?.({ code, offset: idx, traceId: this.traceId, message });
+  }
+
+  private out(): void {
+    this.elements++;
+    this.sink.element(this.e);
+  }
+}

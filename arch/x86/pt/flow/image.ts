@@ -1,0 +1,57 @@
+// The memory a flow decoder walks: code sections (bytes at an address), each visible in one
+// address space (CR3) or in all of them (the kernel). Like libipt's image: sections selected by
+// the current CR3, a section may not be seen in another space. Also a CodeView (ctx = CR3).
+
+import type { Addr } from '../../../common/address.js';
+import type { CodeView } from '../../../common/codeview.js';
+import { PtBlockCache } from './block-cache.js';
+
+export interface PtSection {
+  readonly bytes: Uint8Array;
+  readonly start: Addr;
+  /** Exclusive. */
+  readonly end: Addr;
+  /** CR3 of the address space it belongs to; NaN = every address space. */
+  readonly cr3: number;
+  /** Name for messages (file name or image name). */
+  readonly name: string;
+  /** Classified code per execution mode (16/32/64), made on first use. */
+  readonly caches: Array<PtBlockCache | undefined>;
+}
+
+export class PtImage implements CodeView {
+  readonly sections: PtSection[] = [];
+
+  add(bytes: Uint8Array, start: Addr, cr3: number = Number.NaN, name = `section ${this.sections.length}`): void {
+    this.sections.push({ bytes, start, end: start + bytes.length, cr3, name, caches: [] });
+  }
+
+  /** Index of the section holding `addr` in address space `cr3`, or -1. Sections of that space win over shared ones. */
+  find(cr3: number, addr: Addr): number {
+    let shared = -1;
+    const s = this.sections;
+    for (let i = 0; i < s.length; i++) {
+      const x = s[i]!;
+      if (addr < x.start || addr >= x.end) continue;
+      if (x.cr3 === cr3) return i;
+      if (shared < 0 && Number.isNaN(x.cr3)) shared = i;
+    }
+    return shared;
+  }
+
+  /** The block cache of section `i` for `bitness`. */
+  cache(i: number, bitness: 16 | 32 | 64): PtBlockCache {
+    const s = this.sections[i]!;
+    return (s.caches[bitness] ??= new PtBlockCache(s.bytes, s.start, bitness));
+  }
+
+  read(ctx: number, _time: number, addr: Addr, out: Uint8Array): number {
+    const i = this.find(ctx, addr);
+    if (i < 0) return 0;
+    const s = this.sections[i]!;
+    const from = addr - s.start;
+    const n = Math.min(out.length, s.bytes.length - from);
+    out.set(s.bytes.subarray(from, from + n));
+    return n;
+  }
+}
