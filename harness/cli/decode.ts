@@ -33,8 +33,8 @@ export function decodeCommand(cli: Argv): Argv {
       const args = argv as unknown as Record<string, unknown>;
       if (argv.pt !== undefined) return runPtDecode(args);
       if (argv['ss-dir'] !== undefined) return runEtmDecode(args);
-      const reader = CorpusReader.open(argv.corpus!);
-      const view = new CorpusArchView(reader, chooseArch(reader, argv.arch));
+      const reader = CorpusReader.open(String(args['corpus']));
+      const view = new CorpusArchView(reader, chooseArch(reader, args['arch'] as string | undefined));
       return view.arch === 'x86' ? runPtDecodeCorpus(view, args) : runEtmDecodeCorpus(view, args);
     },
   );

@@ -25,6 +25,8 @@ export class A64Waypoint {
   cond = false;
   /** BL, BLR, BLRAA...: the return address is the next instruction. */
   link = false;
+  /** A32/T32 only: a direct branch that changes instruction set (BLX immediate). */
+  exchange = false;
 }
 
 /** Which optional waypoints are on (they depend on the trace unit and core architecture). */
@@ -43,6 +45,7 @@ function set(w: A64Waypoint, type: number, sub: number, offset: number, cond: bo
   w.offset = offset;
   w.cond = cond;
   w.link = link;
+  w.exchange = false;
   return type;
 }
 

@@ -104,7 +104,7 @@ function elementDetail(e: FlowElement): string {
       return `(ISA=${ISA_NAMES[e.isa]}) EL${e.el}${EL_SEC[e.security]}; ${e.sf ? '64-bit' : '32-bit'}; ${e.vmidValid ? `VMID=0x${e.vmid.toString(16)}; ` : ''}${e.ctxidValid ? `CTXTID=0x${e.ctxid.toString(16)}; ` : ''}`;
     case Elem.INSTR_RANGE: {
       const sub = WP_SUB_NAMES[e.lastSub];
-      const tail = e.lastType === 0 ? '--- ' : e.lastType === 1 ? `BR  ${sub}${e.lastCond ? '  <cond>' : ' '}` : e.lastType === 2 ? `iBR ${sub}${sub ? ' ' : ''}` : `${WP_TYPE_NAMES[e.lastType]}`;
+      const tail = e.lastType === 0 ? '--- ' : e.lastType === 1 ? `BR  ${sub}${e.lastCond ? '  <cond>' : ' '}` : e.lastType === 2 ? `iBR ${sub}${e.lastCond ? ' <cond>' : sub ? ' ' : ''}` : `${WP_TYPE_NAMES[e.lastType]}`;
       return `exec range=${hx(e.start)}:[${hx(e.end)}] num_i(${e.n}) last_sz(${e.lastSize}) (ISA=${ISA_NAMES[e.isa]}) ${e.taken ? 'E' : 'N'} ${tail}`;
     }
     case Elem.I_RANGE_NOPATH:
@@ -119,6 +119,8 @@ function elementDetail(e: FlowElement): string {
       return ` [CC=${e.cc}]; `;
     case Elem.EVENT:
       return ` Numbered:${e.reason}; `;
+    case Elem.SYNC_MARKER:
+      return ' [Timestamp marker(0x00000000)]';
     case Elem.MEMTRANS:
       return `${MEMTRANS_NAMES[e.reason]}`;
     default:

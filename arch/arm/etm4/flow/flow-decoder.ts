@@ -54,6 +54,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   private readonly stack = new P0Stack();
   private readonly walkers = new Map<number, RangeWalker>();
   private walker: RangeWalker;
+  private walkerA32: RangeWalker;
+  /** The walker of the last walk (A64 or A32). */
+  private w: RangeWalker;
   private readonly classify: A64ClassifyOptions;
   private readonly maxSpec: number;
   private readonly ete: boolean;
@@ -73,7 +76,10 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   /** A VMID / context ID has been traced since the last sync. */
   private vmidValid = false;
   private cidValid = false;
-  /** pc is where the last walk found no memory (exceptions still walk from there, as OpenCSD does). */
+  /**
+   * pc is only OpenCSD's guess (where the last walk found no memory, or after a taken indirect
+   * branch): atoms wait for an address, but exceptions still walk from there, as OpenCSD does.
+   */
   private pcIsNacc = false;
   private noSyncReason = R_INIT;
   // Speculation.
@@ -100,6 +106,8 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     const idr2 = config.registers.TRCIDR2;
     this.classify = { wfxWaypoints: (idr2 & 0x80000000) !== 0 && config.fullVersion >= 0x43, tstartWaypoint: true };
     this.walker = this.walkerFor(0);
+    this.walkerA32 = this.walkerFor(0, true);
+    this.w = this.walker;
     this.e.id = this.traceId;
   }
 
@@ -131,7 +139,14 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     if (this.state === 'WAIT_SYNC') {
       if (t === T.ASYNC && p.synced) this.state = etmFlowTransition(this.state, 'ASYNC');
     } else if (this.state === 'WAIT_TINFO') {
-      if (t === T.TRACE_INFO) {
+      if (t === T.EVENT && this.ete) {
+        // ETE: events are output while waiting for the sync Trace Info (as OpenCSD 1.8.0 does).
+        const e = this.e;
+        e.type = Elem.EVENT;
+        e.idx = idx;
+        e.reason = p.event;
+        this.out();
+      } else if (t === T.TRACE_INFO) {
         this.state = etmFlowTransition(this.state, 'TINFO');
         this.rsCount = 0;
         this.rsPopPending = false;
@@ -229,10 +244,21 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       case T.MISPREDICT:
         if (p.cancel > 0 && !this.cancel(p.cancel, idx)) return;
         if ((t === T.CANCEL_F1_MISPRED || t === T.MISPREDICT) && !this.mispredict(idx)) return;
-        if (p.atomCount > 0) {
+        // Cancel F1 carries no atoms (its atom fields are stale from an earlier packet).
+        if (t !== T.CANCEL_F1 && t !== T.CANCEL_F1_MISPRED && p.atomCount > 0) {
           st.push(P0.ATOM, idx, 0, p.atomBits, p.atomCount, 0);
           this.specDepth += p.atomCount;
         }
+        break;
+      case T.SRC_ADDR_MATCH:
+      case T.SRC_ADDR_S_IS0:
+      case T.SRC_ADDR_S_IS1:
+      case T.SRC_ADDR_L_32IS0:
+      case T.SRC_ADDR_L_32IS1:
+      case T.SRC_ADDR_L_64IS0:
+      case T.SRC_ADDR_L_64IS1:
+        st.push(P0.SRC_ADDR, idx, p.address, 0, p.addrIs, 0);
+        this.specDepth++;
         break;
       case T.EVENT:
         st.push(P0.EVENT, idx, 0, p.event, 0, 0);
@@ -257,10 +283,10 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         st.push(P0.ITE, idx, 0, 0, 0, 0);
         break;
       case T.DISCARD:
-        this.reset(R_DISCARD, idx);
+        this.reset(R_DISCARD);
         return;
       case T.OVERFLOW:
-        this.reset(R_OVERFLOW, idx);
+        this.reset(R_OVERFLOW);
         return;
       case T.ASYNC:
       case T.IGNORE:
@@ -268,7 +294,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         break;
       default:
         if (isErrorPacketType(t) || isUnsupportedPacketType(t) || t === T.NOTSYNC) {
-          this.reset(R_BAD_PACKET, idx);
+          this.reset(R_BAD_PACKET);
           return;
         }
     }
@@ -326,11 +352,12 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         if (k === P0.EXCEPT) this.exception(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
         else if (k === P0.Q) this.qElement(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
         else if (k === P0.TSTART) this.memtrans(st.idx[s]!, 1);
+        else if (k === P0.SRC_ADDR) this.sourceAddress(st.idx[s]!, st.a[s]!);
       } else this.nonP0(s, k);
     }
     if (n > 0) {
       this.flowError('commit_overrun', this.lastIdx, `commit of ${n} more P0 elements than the decoder holds`);
-      this.reset(R_COMMIT_OVERRUN, this.lastIdx);
+      this.reset(R_COMMIT_OVERRUN);
     }
   }
 
@@ -360,7 +387,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.compact(DEAD);
     if (n > 0) {
       this.flowError('cancel_overrun', idx, `cancel of ${n} more P0 elements than are uncommitted`);
-      this.reset(R_COMMIT_OVERRUN, idx);
+      this.reset(R_COMMIT_OVERRUN);
       return false;
     }
     return true;
@@ -383,7 +410,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     }
     this.compact(255);
     this.flowError('mispredict_no_atom', idx, 'mispredict with no uncommitted atom');
-    this.reset(R_COMMIT_OVERRUN, idx);
+    this.reset(R_COMMIT_OVERRUN);
     return false;
   }
 
@@ -491,25 +518,63 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       if (!(this.rsPopPending && this.rsCount > 0)) return;
       this.popReturn();
     }
-    if (this.isa !== 0) {
-      this.flowError('unsupported_isa', idx, `${this.isa === 1 ? 'A32' : 'T32'} code at 0x${this.pc.toString(16)} is not decoded`);
+    if (this.isa === 2) {
+      this.flowError('unsupported_isa', idx, `T32 code at 0x${this.pc.toString(16)} is not decoded`);
       this.needAddr = true;
       return;
     }
-    const w = this.walker;
+    const w = this.pick();
     const start = this.pc;
     w.walk(this.memCtx, 0, start);
     if (!w.found) {
       this.nacc(idx, start, w.n, w.end);
       return;
     }
+    this.rangeOut(idx, start, taken);
+    this.follow(taken);
+  }
+
+  /**
+   * ETE source address: execution ran from the current address to the branch at `src`, which
+   * was taken (IHI 0064 ETE, "Source Address packets"): one range ending with that branch.
+   */
+  private sourceAddress(idx: number, src: number): void {
+    if (this.needAddr && !(this.rsPopPending && this.rsCount > 0)) {
+      // Where execution came from is unknown: the range starts at the branch itself.
+      this.pc = src;
+      this.needAddr = false;
+    } else if (this.needAddr) this.popReturn();
+    if (Number.isNaN(src) || this.isa === 2 || src < this.pc) {
+      this.needAddr = true;
+      return;
+    }
+    const w = this.pick();
+    const start = this.pc;
+    w.walkThrough(this.memCtx, 0, start, src);
+    if (!w.found) {
+      this.nacc(idx, start, w.n, w.end);
+      return;
+    }
+    this.rangeOut(idx, start, true);
+    this.follow(true);
+  }
+
+  /** The walker for the current instruction set (A64 or A32), remembered for rangeOut/follow. */
+  private pick(): RangeWalker {
+    this.w = this.isa === 1 ? this.walkerA32 : this.walker;
+    return this.w;
+  }
+
+  /** Outputs the walker's result as an INSTR_RANGE from `start`. */
+  private rangeOut(idx: number, start: number, taken: boolean): void {
+    const w = this.w;
     const e = this.e;
     e.type = Elem.INSTR_RANGE;
     e.idx = idx;
     e.start = start;
     e.end = w.end;
     e.n = w.n;
-    e.isa = 0;
+    e.isa = this.isa;
     e.lastType = w.type;
     e.lastSub = w.sub;
     e.lastCond = w.cond;
@@ -517,6 +582,11 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     e.taken = taken;
     this.instructions += w.n;
     this.out();
+  }
+
+  /** Follows the waypoint that ended the walker's range. */
+  private follow(taken: boolean): void {
+    const w = this.w;
     if (!taken) {
       this.pc = w.end;
       return;
@@ -524,12 +594,18 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     if (w.type === WpType.BR) {
       if (w.link) this.pushReturn(w.end);
       this.pc = w.target;
+      if (w.exchange) this.isa = this.isa === 2 ? 1 : 2;
     } else if (w.type === WpType.BR_INDIRECT) {
       if (w.link) this.pushReturn(w.end);
       this.needAddr = true;
+      // OpenCSD 1.8.0 leaves its PC after the branch and walks an exception that follows
+      // without a target address from there (ete_ip: a 9131-instruction A32 range). The trace
+      // gives no target here, so the range is a guess; we follow OpenCSD to stay comparable.
+      this.pc = w.end;
+      this.pcIsNacc = true;
       this.rsPopPending = this.rsEnabled;
       if (this.ete && w.sub === WpSub.ERET) {
-        e.type = Elem.EXCEPTION_RET;
+        this.e.type = Elem.EXCEPTION_RET;
         this.out();
       }
     } else this.pc = w.end;
@@ -544,7 +620,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       e.start = start;
       e.end = at;
       e.n = n;
-      e.isa = 0;
+      e.isa = this.isa;
       e.lastType = WpType.OTHER;
       e.lastSub = 0;
       e.lastCond = false;
@@ -567,8 +643,8 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     // E1:E0 = 0b10: the exception came before the target of the last branch executed, so no
     // instruction ran between them (IHI 0064 §6.4.11).
     const atTarget = (interp & 3) === 2;
-    if ((!this.needAddr || this.pcIsNacc) && !atTarget && !Number.isNaN(ret) && this.isa === 0 && ret > this.pc) {
-      const w = this.walker;
+    if ((!this.needAddr || this.pcIsNacc) && !atTarget && !Number.isNaN(ret) && this.isa !== 2 && ret > this.pc) {
+      const w = this.pick();
       const start = this.pc;
       w.walkTo(this.memCtx, 0, start, ret);
       if (!w.found && w.end !== ret) this.nacc(idx, start, w.n, w.end);
@@ -579,7 +655,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         e.start = start;
         e.end = w.end;
         e.n = w.n;
-        e.isa = 0;
+        e.isa = this.isa;
         e.lastType = w.type;
         e.lastSub = w.sub;
         e.lastCond = w.cond;
@@ -601,22 +677,49 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.rsPopPending = false;
   }
 
+  /**
+   * Q element: `count` instructions ran from the current address, path not traced. When they
+   * reach a waypoint exactly at the count the range is complete (INSTR_RANGE, taken); otherwise
+   * I_RANGE_NOPATH from the current address to the Q address. Either way the Q address (when
+   * given) is where execution continues.
+   */
   private qElement(idx: number, addr: number, count: number, is: number): void {
     const e = this.e;
-    if (!this.needAddr) {
-      e.type = Elem.I_RANGE_NOPATH;
+    if ((!this.needAddr || this.pcIsNacc) && this.isa !== 2) {
+      const w = this.pick();
+      const start = this.pc;
+      w.walkCount(this.memCtx, 0, start, count);
       e.idx = idx;
-      e.start = this.pc;
-      e.end = Number.isNaN(addr) ? this.pc : addr;
-      e.n = count;
-      this.instructions += count;
-      this.out();
+      if (w.n === count && (w.found || w.end === addr)) {
+        e.type = Elem.INSTR_RANGE;
+        e.start = start;
+        e.end = w.end;
+        e.n = w.n;
+        e.isa = this.isa;
+        e.lastType = w.type;
+        e.lastSub = w.sub;
+        e.lastCond = w.cond;
+        e.taken = true;
+        this.instructions += w.n;
+        this.out();
+        if (w.found && w.link) this.pushReturn(w.end);
+      } else if (!w.found && w.n < count) {
+        this.nacc(idx, start, w.n, w.end);
+      } else {
+        e.type = Elem.I_RANGE_NOPATH;
+        e.start = start;
+        e.end = Number.isNaN(addr) ? start : addr;
+        e.n = count;
+        this.instructions += count;
+        this.out();
+      }
     }
     if (Number.isNaN(addr)) this.needAddr = true;
     else {
       this.pc = addr;
       this.isa = is === 1 ? 2 : this.sf ? 0 : 1;
       this.needAddr = false;
+      this.pcIsNacc = false;
     }
   }
 
@@ -646,19 +749,23 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     if (m !== this.memCtx) {
       this.memCtx = m;
       this.walker = this.walkerFor(m);
+      this.walkerA32 = this.walkerFor(m, true);
     }
   }
 
-  private walkerFor(ctx: number): RangeWalker {
-    let w = this.walkers.get(ctx);
+  /** The walker (and range cache) of a memory context (≥ -1) and instruction set. */
+  private walkerFor(ctx: number, a32 = false): RangeWalker {
+    const key = (ctx + 1) * 2 + (a32 ? 1 : 0);
+    let w = this.walkers.get(key);
     if (w === undefined) {
-      w = new RangeWalker(this.opts.memory, this.classify);
-      this.walkers.set(ctx, w);
+      w = new RangeWalker(this.opts.memory, this.classify, a32);
+      this.walkers.set(key, w);
     }
     return w;
   }
 
-  private reset(reason: number, idx: number): void {
+  /** Drops all state; the NO_SYNC element goes out with the next packet (OpenCSD's index). */
+  private reset(reason: number): void {
     this.stack.clear();
     this.specDepth = 0;
     this.excPendingAddr = -1;
@@ -669,7 +776,6 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.pcIsNacc = false;
     this.state = etmFlowTransition(this.state, 'RESET');
     this.noSyncReason = reason;
-    void idx;
   }
 
   private noSync(reason: number, idx: number): void {

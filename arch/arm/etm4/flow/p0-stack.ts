@@ -9,6 +9,8 @@ export const P0 = {
   /** Uncommitted elements the decoder never saw (Trace Info SPEC field). */
   UNSEEN: 3,
   TSTART: 4,
+  /** ETE source address: the taken branch at this address (one E atom). */
+  SRC_ADDR: 5,
   // Not P0: resolved in order as commits pass them.
   ADDR: 8,
   CTXT: 9,

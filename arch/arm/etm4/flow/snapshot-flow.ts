@@ -15,6 +15,8 @@ export interface SnapshotFlowHandlers {
   packet?: (p: Etm4Packet) => void;
   element: (e: FlowElement) => void;
   error?: (e: DecodeError) => void;
+  /** Called with the plan (sources and their configurations) before any trace is read. */
+  planned?: (plan: SnapshotDecodePlan) => void;
 }
 
 export interface SnapshotFlowResult {
@@ -45,6 +47,7 @@ export function decodeSnapshotFlow(s: Snapshot, h: SnapshotFlowHandlers, opts: S
     byPacketId[src.traceId] = d;
     decoders.push(d);
   }
+  h.planned?.(plan);
   const bytes = runSnapshotDecode(plan, sink, opts);
   for (const d of decoders) d.end();
   return { plan, decoders, bytes };

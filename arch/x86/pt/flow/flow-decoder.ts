@@ -113,6 +113,8 @@ export class PtFlowDecoder {
   private held: PtPacket | null = null;
   /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
   private aheadEventOff = -1;
+  /** peek P_ERROR came from an event (reported at the next instruction, like events). */
+  private eventError = false;
 
   // The current section, for the lookup of the next run.
   private secStart = 0;
@@ -186,6 +188,7 @@ export class PtFlowDecoder {
   private sync(): void {
     this.resetFlow();
     this.broken = false;
+    this.peek = 0;
     const pk = this.pk;
     for (;;) {
       const t = pk.next();
@@ -201,7 +204,9 @@ export class PtFlowDecoder {
     }
     this.syncOff = pk.packet.offset + this.base;
     if (!this.psbPlus(true)) return;
-    this.readAhead();
+    if (this.peek !== P_OVF) this.readAhead();
+    // libipt processes the first pending event inside its sync: an error there ends decoding.
+    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, true);
   }
 
   private finish(): void {
@@ -375,6 +380,8 @@ export class PtFlowDecoder {
     const pk = this.pk;
     const p = pk.packet;
     this.aheadEventOff = -1;
+    this.peek = 0;
+    this.eventError = false;
     for (;;) {
       const t = this.nextPacket();
       switch (t) {
@@ -401,7 +408,6 @@ export class PtFlowDecoder {
             this.fupBound = false;
             continue;
           }
-          if (!this.enabled) continue;
           this.asyncEvent(this.lastIp.ip, p.offset + this.base);
           return;
         case PT_PIP:
@@ -498,11 +504,12 @@ export class PtFlowDecoder {
           this.packetError();
           return;
         default:
-          // A FUP with no TIP to complete it.
+          // A FUP with no TIP to complete it: libipt reports the packet that broke the event.
           this.peek = P_ERROR;
-          this.peekOff = offset;
+          this.peekOff = p.offset + this.base;
           this.peekErrCode = 'bad_context';
           this.peekErrMsg = flowErrorMessage('bad_context');
+          this.eventError = true;
           return;
       }
     }
@@ -655,6 +662,10 @@ export class PtFlowDecoder {
       }
       if (peek === P_OVF) {
         this.takeOverflow();
+        return;
+      }
+      if (peek === P_ERROR && this.eventError) {
+        this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
         return;
       }
       if (ip < this.secStart || ip >= this.secEnd || this.cr3 !== this.secCr3) {

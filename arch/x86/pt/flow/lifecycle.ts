@@ -4,7 +4,7 @@
 //
 //   unsynced  --SYNC_ENABLED-->  tracing      --DISABLE-->  disabled
 //   unsynced  --SYNC_DISABLED--> disabled     --ENABLE-->   tracing
-//   tracing/disabled --OVERFLOW--> overflow   --RESUME--> tracing, --OVERFLOW_DISABLED--> disabled
+//   unsynced/tracing/disabled --OVERFLOW--> overflow   --RESUME--> tracing, --OVERFLOW_DISABLED--> disabled
 //   any --ERROR--> unsynced (resync at the next PSB); any --END--> ended
 
 import { createMachine } from '@xstate/fsm';
@@ -16,7 +16,7 @@ export const flowLifecycle = createMachine<object, { type: FlowLifecycleEvent }>
   id: 'pt-flow',
   initial: 'unsynced',
   states: {
-    unsynced: { on: { SYNC_ENABLED: 'tracing', SYNC_DISABLED: 'disabled', ERROR: 'unsynced', END: 'ended' } },
+    unsynced: { on: { SYNC_ENABLED: 'tracing', SYNC_DISABLED: 'disabled', OVERFLOW: 'overflow', ERROR: 'unsynced', END: 'ended' } },
     disabled: { on: { ENABLE: 'tracing', OVERFLOW: 'overflow', ERROR: 'unsynced', END: 'ended', SYNC_ENABLED: 'tracing', SYNC_DISABLED: 'disabled' } },
     tracing: { on: { DISABLE: 'disabled', OVERFLOW: 'overflow', ERROR: 'unsynced', END: 'ended', SYNC_ENABLED: 'tracing', SYNC_DISABLED: 'disabled' } },
     overflow: { on: { RESUME: 'tracing', OVERFLOW_DISABLED: 'disabled', ERROR: 'unsynced', END: 'ended' } },
