@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { formatAddr0x, parseAddr } from '../../arch/common/address.js';
 import { HwtraceError, UsageError } from '../../arch/common/errors.js';
-import { PtFlowDecoder, PtImage, PtxedPrinter, type FlowSink } from '../../arch/x86/pt/flow/index.js';
+import { FLOW_EVENT_NAMES, PtFlowDecoder, PtImage, PtxedPrinter, type FlowSink } from '../../arch/x86/pt/flow/index.js';
 import type { CorpusArchView } from '../export/corpus-arch.js';
 import { imageStart } from '../gen/machine-info.js';
 import { spaceLabel } from '../export/raw.js';
@@ -168,7 +168,7 @@ class JsonRanges implements FlowSink {
     if (this.text.length > 1 << 16) this.flush();
   }
   event(kind: number, ip: number, value: number): void {
-    this.text += JSON.stringify({ event: kind, ip: Number.isNaN(ip) ? null : formatAddr0x(ip), value }) + '\n';
+    this.text += JSON.stringify({ event: FLOW_EVENT_NAMES[kind] ?? kind, ip: Number.isNaN(ip) ? null : formatAddr0x(ip), value }) + '\n';
   }
   error(e: { code: string; offset: number; ip: number; message: string }): void {
     this.errors++;

@@ -34,3 +34,8 @@ export interface FlowSink {
   /** A decode error; `ip` is NaN when there is none. */
   error(e: DecodeError & { ip: number }): void;
 }
+
+/** Names of FlowEvent kinds, index = kind. */
+export const FLOW_EVENT_NAMES = [
+  'enabled', 'disabled', 'resumed', 'interrupt', 'paging', 'vmcs', 'overflow', 'exec_mode', 'tsx', 'stopped', 'exstop', 'ptwrite',
+] as const;
