@@ -17,37 +17,13 @@ import { Etm4FlowDecoder } from '../../arch/arm/etm4/flow/flow-decoder.js';
 import { ImageMemory, spaceOfContext } from '../../arch/arm/etm4/flow/image-memory.js';
 import type { CorpusArchView } from '../export/corpus-arch.js';
 import { imageStart } from '../gen/machine-info.js';
+import { LineWriter, parseTraceId } from './etm-cli-shared.js';
 
 export function etmDecodeOptions(y: Argv): Argv {
   return y
     .option('id', { type: 'string', describe: 'ETM/ETE: decode only this trace ID (hex 0x10 or decimal)' })
     .option('buffer', { type: 'string', describe: 'ETM/ETE: snapshot trace buffer name (default: the first in trace.ini)' })
     .option('elements-only', { type: 'boolean', default: false, describe: 'ETM/ETE text output: print the elements without the packets' });
-}
-
-/** Buffers output lines and writes them to stdout in large pieces. */
-class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
-  line(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 16) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length === 0) return;
-    process.stdout.write(this.parts.join('\n') + '\n');
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
-function parseTraceId(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const t = String(v).trim().toLowerCase();
-  const n = /^0x[0-9a-f]+$/.test(t) ? parseInt(t, 16) : /^[0-9]+$/.test(t) ? parseInt(t, 10) : NaN;
-  if (!(n >= 0 && n <= 0x7f)) throw new UsageError(`--id ${String(v)}: a trace ID is 0..0x7f (hex like 0x10, or decimal)`);
-  return n;
 }
 
 function format(argv: Record<string, unknown>): 'text' | 'json' {

@@ -11,6 +11,7 @@ import type { Etm4Packet } from '../../arch/arm/etm4/packet.js';
 import { Etm4Stats } from '../../arch/arm/etm4/stats.js';
 import { planSnapshotDecode, runSnapshotDecode, type SnapshotDecodeOptions } from '../../arch/arm/opencsd/snapshot-decode.js';
 import { readSnapshot } from '../../arch/arm/opencsd/snapshot-reader.js';
+import { LineWriter, parseTraceId } from './etm-cli-shared.js';
 
 export function etmDumpOptions(y: Argv): Argv {
   return y
@@ -18,31 +19,6 @@ export function etmDumpOptions(y: Argv): Argv {
     .option('buffer', { type: 'string', describe: 'ETM/ETE: snapshot trace buffer name (default: the first in trace.ini)' })
     .option('dstream-format', { type: 'boolean', default: false, describe: 'ETM/ETE: DSTREAM capture with 512-byte blocks and footers' })
     .option('tpiu-hsync', { type: 'boolean', default: false, describe: 'ETM/ETE: TPIU capture also has HSYNC half-words' });
-}
-
-/** Buffers output lines and writes them to stdout in large pieces. */
-class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
-  line(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 16) this.flush();
-  }
-  flush(): void {
-    if (this.parts.length === 0) return;
-    process.stdout.write(this.parts.join('\n') + '\n');
-    this.parts = [];
-    this.size = 0;
-  }
-}
-
-function parseTraceId(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const t = String(v).trim().toLowerCase();
-  const n = /^0x[0-9a-f]+$/.test(t) ? parseInt(t, 16) : /^[0-9]+$/.test(t) ? parseInt(t, 10) : NaN;
-  if (!(n >= 0 && n <= 0x7f)) throw new UsageError(`--id ${String(v)}: a trace ID is 0..0x7f (hex like 0x10, or decimal)`);
-  return n;
 }
 
 function errorLine(e: DecodeError): string {

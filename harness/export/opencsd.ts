@@ -7,7 +7,7 @@ import { HwtraceError } from '../../arch/common/errors.js';
 import { writeSnapshot } from '../../arch/arm/opencsd/snapshot-writer.js';
 import { etmSnapshotSpec } from '../../arch/arm/etm4/trace-snapshot.js';
 import { resolveEtmTraceOptions, type EtmTraceOptions } from '../../arch/arm/etm4/trace-config.js';
-import { FileSink } from '../gen/file-sink.js';
+import { writeChunksToFile } from '../gen/file-sink.js';
 import { imageStart } from '../gen/machine-info.js';
 import type { CorpusArchView } from './corpus-arch.js';
 
@@ -44,8 +44,6 @@ export function exportOpencsd(view: CorpusArchView, dir: string): string[] {
   }
   const files = writeSnapshot(dir, spec);
   // The trace may be large: stream it into the buffer file rather than holding it.
-  const sink = new FileSink(join(dir, 'trace.bin'));
-  for (const chunk of view.traceChunks(rec.stream)) sink.write(chunk);
-  sink.end();
+  writeChunksToFile(join(dir, 'trace.bin'), view.traceChunks(rec.stream));
   return [...files, 'trace.bin'];
 }

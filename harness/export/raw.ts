@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatAddr, formatAddr0x } from '../../arch/common/address.js';
 import { writeTruthText } from '../../corpora/truth/reader.js';
-import { FileSink } from '../gen/file-sink.js';
+import { FileSink, writeChunksToFile } from '../gen/file-sink.js';
 import { imageStart, type MachineInfo } from '../gen/machine-info.js';
 import type { CorpusArchView } from './corpus-arch.js';
 
@@ -41,9 +41,7 @@ export function exportRaw(view: CorpusArchView, dir: string): ExportedFiles {
   const traces: string[] = [];
   for (const name of view.traceNames()) {
     const file = rawTraceName(name);
-    const sink = new FileSink(join(dir, file));
-    for (const chunk of view.traceChunks(name)) sink.write(chunk);
-    sink.end();
+    writeChunksToFile(join(dir, file), view.traceChunks(name));
     traces.push(file);
   }
   // Processes share user addresses by default: name such images by space as well.

@@ -26,6 +26,17 @@ export class FileSink implements ChunkSink {
   }
 }
 
+/** Writes chunks to a new file at `path`, one at a time (bounded memory); returns the bytes written. */
+export function writeChunksToFile(path: string, chunks: Iterable<Uint8Array>): number {
+  const sink = new FileSink(path);
+  try {
+    for (const chunk of chunks) sink.write(chunk);
+  } finally {
+    sink.end();
+  }
+  return sink.bytes;
+}
+
 /** A temporary directory for one run's spooled streams, removed by `dispose`. */
 export class SpoolDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'hwtrace-gen-'));
