@@ -28,6 +28,7 @@ import type { PtImage } from './image.js';
 import { type FlowState, flowTransition } from './lifecycle.js';
 import { FlowReturnStack } from './return-stack.js';
 import { FlowEvent, type FlowSink } from './sink.js';
+import { PtClock, type PtTimeConfig } from './time.js';
 
 // What the read-ahead stopped at.
 const P_TNT = 1;
@@ -46,6 +47,8 @@ const TWO32 = 4294967296;
 export interface PtFlowOptions {
   /** Continue at the next PSB after an error (ptxed --resync-on-error). */
   resyncOnError?: boolean;
+  /** Timing configuration (ptxed --mtc-freq, --nom-freq, --cpuid-0x15.*). */
+  time?: PtTimeConfig;
   /** Context id for a CR3 / NR / bitness, given in ranges; called only when one of them changes. */
   contextOf?: (cr3: number, nr: boolean, bitness: number) => number;
 }
@@ -78,7 +81,8 @@ export class PtFlowDecoder {
   private nr = false;
   private bitness: 16 | 32 | 64 = 64;
   private ctx = 0;
-  private time = 0;
+  /** Time from the timing packets read so far (libipt's query-decoder time). */
+  readonly clock: PtClock;
   /** PIP seen while tracing: applied at the next MOV CR3 (NaN: none). */
   private pendingCr3 = Number.NaN;
   private pendingNr = false;
@@ -136,6 +140,7 @@ export class PtFlowDecoder {
   ) {
     this.resync = options.resyncOnError === true;
     this.contextOf = options.contextOf ?? (() => 0);
+    this.clock = new PtClock(options.time);
   }
 
   /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
@@ -304,10 +309,10 @@ export class PtFlowDecoder {
         case PT_MODE_EXEC:
           mode = modeBits(p.csl, p.csd);
           continue;
-        case PT_TSC:
-          this.time = p.hi * TWO32 + p.lo;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+          this.timing(t, p);
           continue;
-        case PT_PAD: case PT_CBR: case PT_TMA: case PT_MTC: case PT_CYC: case PT_VMCS: case PT_MNT: case PT_MODE_TSX:
+        case PT_PAD: case PT_VMCS: case PT_MNT: case PT_MODE_TSX:
           continue;
         case PT_OVF:
           // OVF ends PSB+ (its status is dropped): flow resumes as after any overflow.
@@ -423,8 +428,8 @@ export class PtFlowDecoder {
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
           this.pendingMode = modeBits(p.csl, p.csd);
           continue;
-        case PT_TSC:
-          this.time = p.hi * TWO32 + p.lo;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+          this.timing(t, p);
           continue;
         case PT_PSB:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
@@ -457,7 +462,7 @@ export class PtFlowDecoder {
           this.packetError();
           return;
         default:
-          // PAD, timing (CBR, TMA, MTC, CYC), VMCS, MNT, power and Event Trace packets.
+          // PAD, VMCS, MNT, power and Event Trace packets.
           continue;
       }
     }
@@ -488,10 +493,10 @@ export class PtFlowDecoder {
         case PT_MODE_EXEC:
           this.pendingMode = modeBits(p.csl, p.csd);
           continue;
-        case PT_TSC:
-          this.time = p.hi * TWO32 + p.lo;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+          this.timing(t, p);
           continue;
-        case PT_PAD: case PT_CBR: case PT_TMA: case PT_MTC: case PT_CYC: case PT_VMCS: case PT_MNT:
+        case PT_PAD: case PT_VMCS: case PT_MNT:
           continue;
         case PT_OVF:
           this.overflow();
@@ -532,10 +537,10 @@ export class PtFlowDecoder {
     for (;;) {
       const t = this.nextPacket();
       switch (t) {
-        case PT_TSC:
-          this.time = p.hi * TWO32 + p.lo;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+          this.timing(t, p);
           continue;
-        case PT_PAD: case PT_CBR: case PT_TMA: case PT_MTC: case PT_CYC:
+        case PT_PAD:
           continue;
         case PT_FUP:
           this.lastIp.update(p.ipc, p.lo, p.hi);
@@ -558,6 +563,18 @@ export class PtFlowDecoder {
           this.peekIp = Number.NaN;
           return;
       }
+    }
+  }
+
+  /** A timing packet (TSC, TMA, MTC, CYC, CBR). */
+  private timing(type: number, p: PtPacket): void {
+    const c = this.clock;
+    switch (type) {
+      case PT_TSC: c.tsc(p.lo, p.hi); break;
+      case PT_TMA: c.tma(p.ctc, p.fc); break;
+      case PT_MTC: c.mtc(p.ctc); break;
+      case PT_CYC: c.cyc(p.lo, p.hi); break;
+      default: c.cbr(p.ratio);
     }
   }
 
@@ -686,7 +703,7 @@ export class PtFlowDecoder {
           k++;
         }
         if (off === stopAt) {
-          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.time);
+          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.time);
           stats.instructions += k;
           stats.ranges++;
           this.ip = this.asyncFrom;
@@ -700,7 +717,7 @@ export class PtFlowDecoder {
       if (cls >= X86Class.INVALID) {
         // The run up to the undecodable instruction, then the error at it.
         if (n > 1) {
-          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.time);
+          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.clock.time);
           stats.instructions += n - 1;
           stats.ranges++;
         }
@@ -709,7 +726,7 @@ export class PtFlowDecoder {
         return;
       }
       const next = lastIp + len;
-      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.time);
+      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.time);
       stats.instructions += n;
       stats.ranges++;
       switch (cls) {

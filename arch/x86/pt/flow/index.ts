@@ -7,3 +7,5 @@ export * from './lifecycle.js';
 export * from './return-stack.js';
 export * from './sink.js';
 export * from './ptxed-text.js';
+export * from './time.js';
+export * from './event-text.js';

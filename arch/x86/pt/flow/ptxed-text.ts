@@ -5,7 +5,8 @@ import { formatAddr } from '../../../common/address.js';
 import type { DecodeError } from '../../../common/errors.js';
 import { forEachInstruction } from './expand.js';
 import type { PtImage } from './image.js';
-import { FlowEvent, type FlowSink } from './sink.js';
+import { ptxedEventText } from './event-text.js';
+import type { FlowSink } from './sink.js';
 
 export interface PtxedPrintOptions {
   /** --no-inst: no instruction lines. */
@@ -43,24 +44,8 @@ export class PtxedPrinter implements FlowSink {
 
   event(kind: number, ip: number, value: number): void {
     if (this.options.quiet) return;
-    const at = this.options.eventIp && !Number.isNaN(ip) ? `, ip: ${formatAddr(ip)}` : '';
-    let s: string;
-    switch (kind) {
-      case FlowEvent.ENABLED: s = `enabled${at}`; break;
-      case FlowEvent.RESUMED: s = `resumed${at}`; break;
-      case FlowEvent.DISABLED: s = `disabled${at}`; break;
-      case FlowEvent.INTERRUPT: s = `interrupt${at}`; break;
-      case FlowEvent.PAGING: s = `paging, cr3: ${formatAddr(value)}`; break;
-      case FlowEvent.VMCS: s = `vmcs, base: ${formatAddr(value)}`; break;
-      case FlowEvent.OVERFLOW: s = `overflow${at}`; break;
-      case FlowEvent.EXEC_MODE: s = `exec mode: ${value}-bit`; break;
-      case FlowEvent.TSX: s = value === 2 ? 'aborted' : value === 1 ? 'begin transaction' : 'committed'; break;
-      case FlowEvent.STOPPED: s = 'stopped'; break;
-      case FlowEvent.EXSTOP: s = 'exstop'; break;
-      case FlowEvent.PTWRITE: s = `ptwrite: ${value.toString(16)}`; break;
-      default: return;
-    }
-    this.text += `[${s}]\n`;
+    const s = ptxedEventText(kind, ip, value, this.options);
+    if (s !== null) this.text += `[${s}]\n`;
   }
 
   error(e: DecodeError & { ip: number }): void {
