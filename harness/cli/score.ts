@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import { HwtraceError } from '../../arch/common/errors.js';
 import { CorpusReader } from '../../corpora/reader.js';
 import { CorpusArchView, chooseArch } from '../export/corpus-arch.js';
+import { scoreEtmCorpus } from '../score/etm-score.js';
 import { type ScoreReport, scorePtCorpus } from '../score/pt-score.js';
 
 function pct(n: number, of: number): string {
@@ -39,8 +40,8 @@ export function runScore(argv: Record<string, unknown>): void {
   const reader = CorpusReader.open(path);
   const wanted = typeof argv['arch'] === 'string' ? argv['arch'] : reader.manifest.arch === 'both' ? 'x86' : undefined;
   const arch = chooseArch(reader, wanted);
-  if (arch !== 'x86') throw new HwtraceError('not_supported', `score: only x86 (Intel PT) corpora have a builtin decoder yet; ${path} is ${arch}`);
-  const report = scorePtCorpus(new CorpusArchView(reader, arch));
+  const view = new CorpusArchView(reader, arch);
+  const report = arch === 'x86' ? scorePtCorpus(view) : scoreEtmCorpus(view);
   process.stdout.write(argv['format'] === 'json' ? JSON.stringify(report) + '\n' : formatScore(report));
 }
 
