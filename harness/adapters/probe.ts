@@ -1,6 +1,7 @@
 // Finds the reference decoders: Intel's libipt and Arm's OpenCSD (library and trc_pkt_lister).
 
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { findHeader, findNativeTool } from './native/tools.js';
 import { packageVersion } from '../cli/version.js';
@@ -45,7 +46,7 @@ function libipt(): ToolReport {
 }
 
 function opencsd(): ToolReport {
-  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8' });
+  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8', cwd: tmpdir() });
   if (r.error) return { name: 'opencsd trc_pkt_lister', installed: false, hint: 'apt-get install libopencsd-bin' };
   const version = /Library Version\s*:\s*(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
   const header = findHeader('opencsd/ocsd_if_types.h');

@@ -2,6 +2,7 @@
 // with a clear message, except under CI, where a missing reference decoder is a failure.
 
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { findNativeTool } from '../../harness/adapters/native/tools.js';
 
 import type { Test } from 'tap';
@@ -22,7 +23,7 @@ export function needNativeTool(t: Skippable, name: string): string | undefined {
 
 /** `trc_pkt_lister` from Debian's libopencsd-bin, or undefined after skipping. */
 export function needTrcPktLister(t: Skippable): string | undefined {
-  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8' });
+  const r = spawnSync('trc_pkt_lister', ['-logstdout', '-help'], { encoding: 'utf8', cwd: tmpdir() });
   if (r.error) return missing(t, 'trc_pkt_lister (libopencsd-bin)');
   return 'trc_pkt_lister';
 }

@@ -12,7 +12,6 @@
 //   marked `synced = false` until the next A-sync, where a consumer regains sync.
 // - One Etm4Packet is reused for every packet: nothing is allocated per packet.
 
-import { addrFromParts } from '../../common/address.js';
 import type { DecodeError } from '../../common/errors.js';
 import { AddressHistory, metaPktBits, metaSize, metaValid, packMeta } from './address-history.js';
 import type { Etm4Config } from './config.js';
@@ -54,7 +53,6 @@ export class Etm4PacketDecoder {
 
   private isSync = false;
   private awaitSyncTinfo = false;
-  private nonCanonical = false;
 
   // Index map of the block being decoded: byte at mapOff[i] has trace index mapIdx[i], and so on.
   private mapOff: Int32Array = new Int32Array(1);
@@ -284,7 +282,7 @@ export class Etm4PacketDecoder {
         p.rawStart = pos;
         p.rawLength = len;
         pos += len;
-        if (flags[p.type] === 0 && !this.nonCanonical) {
+        if (flags[p.type] === 0) {
           packets++;
           sink.packet(p);
         } else this.emitSpecial();
@@ -462,13 +460,13 @@ export class Etm4PacketDecoder {
     p.rawStart = start;
     p.rawLength = len;
     p.index = index;
-    if (this.typeFlags[p.type] === 0 && !this.nonCanonical) {
+    if (this.typeFlags[p.type] === 0) {
       this.packets++;
       this.sink.packet(p);
     } else this.emitSpecial();
   }
 
-  /** A-sync (regains sync), error packets (report, lose sync), unsupported packets, bad addresses. */
+  /** A-sync (regains sync), error packets (report, lose sync), unsupported packets. */
   private emitSpecial(): void {
     const p = this.packet;
     const t = p.type;
@@ -479,10 +477,6 @@ export class Etm4PacketDecoder {
       p.synced = false;
       this.report(t === T.INCOMPLETE_EOT ? 'truncated_packet' : t === T.BAD_SEQUENCE ? 'bad_sequence' : t === T.RESERVED ? 'reserved_header' : 'reserved_for_config', index);
     } else if (f === 2) this.report('unsupported_packet', index);
-    if (this.nonCanonical) {
-      this.nonCanonical = false;
-      this.report('non_canonical_address', index);
-    }
     this.packets++;
     this.sink.packet(p);
   }
@@ -517,11 +511,8 @@ export class Etm4PacketDecoder {
       case 'reserved_for_config':
         message = `header 0x${bytes} (${packetTypeName(p.errType)}) is reserved for this trace configuration`;
         break;
-      case 'unsupported_packet':
+      default: // unsupported_packet
         message = `${packetTypeName(p.type)} packets (conditional or data trace) are not supported [${bytes}]`;
-        break;
-      default:
-        message = `address 0x${p.addrHi.toString(16).padStart(8, '0')}${p.addrLo.toString(16).padStart(8, '0')} is not canonical [${bytes}]`;
     }
     this.errors++;
     this.sink.error({ code, offset: index, traceId: this.traceId, message });
@@ -616,9 +607,14 @@ export class Etm4PacketDecoder {
         if (n === 0) return 0;
         p.type = this.typeOf[h]!;
         const v = cont32(buf, pos + 1, 5);
+        // Commit and Cancel format 1 carry no atoms (IHI 0064 "Cancel format 1": header
+        // 0b0010111M, M = mispredict, then the cancel count): clear the previous packet's.
+        p.atomCount = 0;
         p.commitValid = h === 0x2d;
-        if (h === 0x2d) p.commit = v;
-        else p.cancel = v;
+        if (h === 0x2d) {
+          p.commit = v;
+          p.cancel = 0;
+        } else p.cancel = v;
         return 1 + n;
       }
       case 14: // Kind.CONTEXT
@@ -1033,8 +1029,9 @@ export class Etm4PacketDecoder {
     p.addrBits = 64;
     p.addrValid = 64;
     p.addrSize = 64;
+    // Any 64-bit pattern is valid trace (a tagged branch target that faulted): it is carried
+    // exactly, never reported or truncated (see address64.ts).
     this.pushAddress();
-    this.nonCanonical = Number.isNaN(addrFromParts(hi, lo));
   }
 
   private pushAddress(): void {

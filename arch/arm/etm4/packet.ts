@@ -6,6 +6,7 @@
 // on its own ("Addr=0x..." after a short address is the full reconstructed address).
 
 import { addrFromParts, type Addr } from '../../common/address.js';
+import { addrBody, addrTop } from './address64.js';
 import { PacketType } from './packet-types.js';
 
 export class Etm4Packet {
@@ -125,6 +126,15 @@ export class Etm4Packet {
   /** The current address as a canonical number, or NaN when the 64-bit value is not canonical. */
   get address(): Addr {
     return addrFromParts(this.addrHi, this.addrLo);
+  }
+
+  /** The current address's body and top: exact for any 64-bit value (see address64.ts). */
+  get addressBody(): number {
+    return addrBody(this.addrHi, this.addrLoBits);
+  }
+
+  get addressTop(): number {
+    return addrTop(this.addrHi);
   }
 
   /** 64-bit timestamp as a number (exact below 2^53). */

@@ -40,8 +40,9 @@ export function classifyA32(op: number, w: A64Waypoint): number {
     const rm = op & 0xf;
     return set(w, WpType.BR_INDIRECT, link ? WpSub.LINK : rm === 14 ? WpSub.V7_IMPLIED_RET : WpSub.NONE, 0, conditional, link);
   }
-  // ERET: cond 0001 0110 0000 0000 0000 0110 1110.
-  if ((op & 0x0fffffff) === 0x0160006e) return set(w, WpType.BR_INDIRECT, WpSub.ERET, 0, conditional, false);
+  // ERET: cond 0001 0110 0000 0000 0000 0110 1110. An exception return writes the PC: a waypoint
+  // (OpenCSD does not treat it as a branch). No subtype: ERET's is A64's.
+  if ((op & 0x0fffffff) === 0x0160006e) return set(w, WpType.BR_INDIRECT, WpSub.NONE, 0, conditional, false);
   // LDM/POP with the PC in the register list: cond 100 P U S W 1 Rn list.
   if ((op & 0x0e108000) === 0x08108000) {
     const popSp = ((op >>> 16) & 0xf) === 13 && (op & 0x00200000) !== 0;

@@ -41,8 +41,16 @@ export interface SnapshotDecodePlan {
   skipped: { device: SnapshotDevice; reason: string }[];
 }
 
-/** Picks the buffer and builds one packet decoder per ETMv4/ETE source, all feeding `sink`. */
-export function planSnapshotDecode(s: Snapshot, sink: Etm4PacketSink, opts: SnapshotDecodeOptions = {}): SnapshotDecodePlan {
+/**
+ * Picks the buffer and builds one packet decoder per ETMv4/ETE source, all feeding `sink`, or
+ * each the sink `sinkFor` gives for its configuration and printed trace ID.
+ */
+export function planSnapshotDecode(
+  s: Snapshot,
+  sink: Etm4PacketSink,
+  opts: SnapshotDecodeOptions = {},
+  sinkFor?: (config: Etm4Config, traceId: number) => Etm4PacketSink,
+): SnapshotDecodePlan {
   if (s.buffers.length === 0) throw new HwtraceError('bad_snapshot', `${s.traceIni}: no trace buffers`);
   const buffer = opts.buffer === undefined ? s.buffers[0]! : s.buffers.find((b) => b.name === opts.buffer);
   if (buffer === undefined) {
@@ -69,19 +77,23 @@ export function planSnapshotDecode(s: Snapshot, sink: Etm4PacketSink, opts: Snap
       throw new HwtraceError('bad_snapshot', `${device.file}: [regs] TRCTRACEIDR: trace ID 0x${config.traceId.toString(16)} is also used by another source in buffer ${buffer.name}`);
     }
     const traceId = formatted ? config.traceId : 0;
-    sources.push({ device, config, traceId, decoder: new Etm4PacketDecoder(config, sink, traceId) });
+    sources.push({ device, config, traceId, decoder: new Etm4PacketDecoder(config, sinkFor ? sinkFor(config, traceId) : sink, traceId) });
   }
   return { buffer, sources, skipped };
 }
 
-/** Runs a plan over its buffer file, streaming. Returns the number of bytes read. */
-export function runSnapshotDecode(plan: SnapshotDecodePlan, sink: Etm4PacketSink, opts: SnapshotDecodeOptions = {}): number {
+/**
+ * Runs a plan over its buffer file, streaming, or over `data` (the buffer's bytes, already in
+ * memory). Returns the number of bytes read.
+ */
+export function runSnapshotDecode(plan: SnapshotDecodePlan, sink: Etm4PacketSink, opts: SnapshotDecodeOptions = {}, data?: Uint8Array): number {
   const { buffer } = plan;
   const chunkSize = opts.chunkSize ?? 1 << 20;
+  const chunks = data === undefined ? fileChunks(buffer.file, chunkSize) : [data];
   let bytes = 0;
   if (buffer.format === 'source_data') {
     const dec = plan.sources[0]?.decoder;
-    for (const chunk of fileChunks(buffer.file, chunkSize)) {
+    for (const chunk of chunks) {
       bytes += chunk.length;
       dec?.push(chunk);
     }
@@ -93,7 +105,7 @@ export function runSnapshotDecode(plan: SnapshotDecodePlan, sink: Etm4PacketSink
   const tpiu = buffer.format === 'dstream_coresight';
   const deformatter = new FrameDeformatter(demux, { mode: tpiu ? 'tpiu' : 'memory', hsync: opts.tpiuHsync ?? false });
   const unpacker = opts.dstreamFormat ? new DstreamUnpacker((d) => deformatter.push(d)) : undefined;
-  for (const chunk of fileChunks(buffer.file, chunkSize)) {
+  for (const chunk of chunks) {
     bytes += chunk.length;
     if (unpacker) unpacker.push(chunk);
     else deformatter.push(chunk);

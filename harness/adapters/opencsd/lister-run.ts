@@ -2,6 +2,9 @@
 // output line by line, so a large decode never sits in memory whole.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { HwtraceError } from '../../../arch/common/errors.js';
 import { parseListerElement, type ListerElement } from './lister-parse.js';
@@ -17,8 +20,11 @@ export interface ListerOptions {
 
 /** Every output line of `trc_pkt_lister -ss_dir DIR …`. Throws if the program fails to run. */
 export async function* listerLines(ssDir: string, opts: ListerOptions = {}): AsyncGenerator<string> {
-  const args = ['-logstdout', '-ss_dir', ssDir, ...(opts.decode === false ? [] : ['-decode']), ...(opts.args ?? [])];
-  const child = spawn(opts.command ?? 'trc_pkt_lister', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-logstdout', '-ss_dir', resolve(ssDir), ...(opts.decode === false ? [] : ['-decode']), ...(opts.args ?? [])];
+  // trc_pkt_lister also writes trc_pkt_lister.ppl into its working directory whatever it is
+  // told (1.3.3): run it in a directory of its own and remove that afterwards.
+  const cwd = mkdtempSync(join(tmpdir(), 'hwtrace-lister-'));
+  const child = spawn(opts.command ?? 'trc_pkt_lister', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
@@ -43,7 +49,12 @@ export async function* listerLines(ssDir: string, opts: ListerOptions = {}): Asy
     rl.close();
     if (child.exitCode === null) child.kill();
   }
-  const code = await exited;
+  let code: number;
+  try {
+    code = await exited;
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
   if (code !== 0 || !done) {
     const why = code !== 0 ? `exited ${code}: ${stderr.trim().split('\n')[0] ?? ''}` : `did not decode: ${last}`;
     throw new HwtraceError('opencsd_failed', `trc_pkt_lister on ${ssDir} ${why}`);

@@ -1,8 +1,8 @@
 // Generic trace elements the flow decoder outputs, named as OpenCSD names them
 // (OCSD_GEN_TRC_ELEM_*). One FlowElement object is refilled per element: a sink copies what it keeps.
 
-import { formatAddr } from '../../../common/address.js';
 import { WP_JSON_NAMES, WP_SUB_NAMES, WP_TYPE_NAMES } from '../../isa-a64/classify.js';
+import { formatAddr64 } from '../address64.js';
 
 export const Elem = {
   NO_SYNC: 0,
@@ -37,9 +37,11 @@ export class FlowElement {
   /** Trace byte index of the packet the element came from, and the trace ID. */
   idx = 0;
   id = 0;
-  /** Ranges: [start, end) and instruction count; ADDR_NACC: addr in start. */
+  /** Ranges: [start, end) and instruction count; ADDR_NACC: addr in start. Bodies of 64-bit addresses, tops beside them (address64.ts). */
   start = 0;
   end = 0;
+  startTop = 0;
+  endTop = 0;
   n = 0;
   /** 0 A64, 1 A32, 2 T32. */
   isa = 0;
@@ -83,9 +85,8 @@ function memSpace(e: FlowElement): number {
   return e.security === 1 ? 1 : 0;
 }
 
-function hx(a: number): string {
-  return '0x' + formatAddr(a).replace(/^0+(?=.)/, '');
-}
+const startHex = (e: FlowElement): string => formatAddr64(e.start, e.startTop);
+const endHex = (e: FlowElement): string => formatAddr64(e.end, e.endTop);
 
 /** The element as trc_pkt_lister prints it (`Idx:…; ID:…; OCSD_GEN_TRC_ELEM_…(…)`). */
 export function formatElementLine(e: FlowElement): string {
@@ -105,14 +106,14 @@ function elementDetail(e: FlowElement): string {
     case Elem.INSTR_RANGE: {
       const sub = WP_SUB_NAMES[e.lastSub];
       const tail = e.lastType === 0 ? '--- ' : e.lastType === 1 ? `BR  ${sub}${e.lastCond ? '  <cond>' : ' '}` : e.lastType === 2 ? `iBR ${sub}${e.lastCond ? ' <cond>' : sub ? ' ' : ''}` : `${WP_TYPE_NAMES[e.lastType]}`;
-      return `exec range=${hx(e.start)}:[${hx(e.end)}] num_i(${e.n}) last_sz(${e.lastSize}) (ISA=${ISA_NAMES[e.isa]}) ${e.taken ? 'E' : 'N'} ${tail}`;
+      return `exec range=${startHex(e)}:[${endHex(e)}] num_i(${e.n}) last_sz(${e.lastSize}) (ISA=${ISA_NAMES[e.isa]}) ${e.taken ? 'E' : 'N'} ${tail}`;
     }
     case Elem.I_RANGE_NOPATH:
-      return `first ${hx(e.start)}:[next ${hx(e.end)}] num_i(${e.n})`;
+      return `first ${startHex(e)}:[next ${endHex(e)}] num_i(${e.n})`;
     case Elem.ADDR_NACC:
-      return ` ${hx(e.start)}; Memspace [${MEMSPACE[memSpace(e)]}] `;
+      return ` ${startHex(e)}; Memspace [${MEMSPACE[memSpace(e)]}] `;
     case Elem.EXCEPTION:
-      return `pref ret addr:${hx(e.end)}${e.reason === 2 ? ' [addr also prev br tgt]' : ''}; excep num (0x${e.num.toString(16).padStart(2, '0')}) `;
+      return `pref ret addr:${endHex(e)}${e.reason === 2 ? ' [addr also prev br tgt]' : ''}; excep num (0x${e.num.toString(16).padStart(2, '0')}) `;
     case Elem.TIMESTAMP:
       return ` [ TS=0x${e.ts.toString(16).padStart(12, '0')}]; ${e.ccValid ? `[CC=${e.cc}]; ` : ''}`;
     case Elem.CYCLE_COUNT:
@@ -133,12 +134,12 @@ export function elementToJson(e: FlowElement): Record<string, unknown> {
   const o: Record<string, unknown> = { idx: e.idx, id: e.id, elem: ELEM_NAMES[e.type] };
   switch (e.type) {
     case Elem.INSTR_RANGE:
-      Object.assign(o, { start: hx(e.start), end: hx(e.end), n: e.n, isa: ISA_NAMES[e.isa], last: WP_JSON_NAMES[e.lastType], taken: e.taken });
+      Object.assign(o, { start: startHex(e), end: endHex(e), n: e.n, isa: ISA_NAMES[e.isa], last: WP_JSON_NAMES[e.lastType], taken: e.taken });
       if (e.lastSub) o.subtype = WP_SUB_NAMES[e.lastSub];
       if (e.lastCond) o.cond = true;
       break;
     case Elem.I_RANGE_NOPATH:
-      Object.assign(o, { start: hx(e.start), end: hx(e.end), n: e.n });
+      Object.assign(o, { start: startHex(e), end: endHex(e), n: e.n });
       break;
     case Elem.PE_CONTEXT:
       Object.assign(o, { isa: ISA_NAMES[e.isa], el: e.el, security: SECURITY_NAMES[e.security], sf: e.sf === 1 });
@@ -146,10 +147,10 @@ export function elementToJson(e: FlowElement): Record<string, unknown> {
       if (e.ctxidValid) o.ctxid = e.ctxid;
       break;
     case Elem.EXCEPTION:
-      Object.assign(o, { num: e.num, ret: hx(e.end) });
+      Object.assign(o, { num: e.num, ret: endHex(e) });
       break;
     case Elem.ADDR_NACC:
-      o.addr = hx(e.start);
+      o.addr = startHex(e);
       break;
     case Elem.TIMESTAMP:
       o.ts = e.ts;

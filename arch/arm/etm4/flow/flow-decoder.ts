@@ -2,10 +2,11 @@
 // in, OpenCSD-named generic elements out, as OpenCSD's TrcPktDecodeEtmV4I produces them.
 //
 // Packets become elements of the P0 stack; commits (immediate when MAXSPEC = 0, else Commit
-// packets and cycle-count commit fields) resolve them oldest first: atoms walk the code to the
-// next waypoint (cached per start address), exceptions walk to their return address, addresses
-// and contexts update the PE state. Cancel and mispredict act on the newest elements; Discard,
-// Overflow and bad packets drop the stack and resynchronise (A-sync, then Trace Info).
+// packets and cycle-count commit fields) resolve them oldest first: atoms walk the code (A64,
+// A32 or T32) to the next waypoint (cached per start address), exceptions walk to their return
+// address, addresses and contexts update the PE state. Cancel and mispredict act on the newest
+// elements; Discard, Overflow and bad packets drop the stack and resynchronise (A-sync, then
+// Trace Info). Addresses are kept exactly as 64-bit values: body + top (address64.ts).
 
 import type { CodeView } from '../../../common/codeview.js';
 import type { DecodeError } from '../../../common/errors.js';
@@ -14,10 +15,16 @@ import type { Etm4Config } from '../config.js';
 import type { Etm4Packet } from '../packet.js';
 import type { Etm4PacketSink } from '../decoder.js';
 import { PacketType as T, isErrorPacketType, isUnsupportedPacketType } from '../packet-types.js';
+import { addrBody, addrTop } from '../address64.js';
 import { Elem, FlowElement } from './elements.js';
 import { etmFlowTransition, type EtmFlowState } from './lifecycle.js';
 import { P0, P0Stack, isP0, survivesCancel } from './p0-stack.js';
-import { RangeWalker } from './range-walker.js';
+import { ISA_A32, ISA_A64, ISA_T32, RangeWalker } from './range-walker.js';
+
+/** The instruction set of an address: IS1 is T32; IS0 is A64 in AArch64, else A32. */
+function isaOf(is: number, sf: number): number {
+  return is === 1 ? ISA_T32 : sf ? ISA_A64 : ISA_A32;
+}
 
 export interface FlowElementSink {
   element(e: FlowElement): void;
@@ -53,9 +60,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   private readonly e = new FlowElement();
   private readonly stack = new P0Stack();
   private readonly walkers = new Map<number, RangeWalker>();
-  private walker: RangeWalker;
-  private walkerA32: RangeWalker;
-  /** The walker of the last walk (A64 or A32). */
+  /** The walkers of the current memory context by instruction set (made when first needed). */
+  private readonly isaWalkers: (RangeWalker | undefined)[] = [undefined, undefined, undefined];
+  /** The walker of the last walk. */
   private w: RangeWalker;
   private readonly classify: A64ClassifyOptions;
   private readonly maxSpec: number;
@@ -63,9 +70,11 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   private readonly rsEnabled: boolean;
   private readonly memCtxOf: ((cid: number, vmid: number, el: number) => number) | undefined;
 
-  // PE state.
+  // PE state. pc is the body of the 64-bit address, pcTop its top (address64.ts).
   private pc = 0;
-  private isa = 0;
+  private pcTop = 0;
+  /** ISA_A64, ISA_A32 or ISA_T32. */
+  private isa = ISA_A64;
   private needAddr = true;
   private el = 0;
   private security = 0;
@@ -77,10 +86,12 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   private vmidValid = false;
   private cidValid = false;
   /**
-   * pc is only OpenCSD's guess (where the last walk found no memory, or after a taken indirect
-   * branch): atoms wait for an address, but exceptions still walk from there, as OpenCSD does.
+   * pc is where the last walk found no memory (ADDR_NACC): atoms wait for an address, but an
+   * exception or Q element still walks from there (execution did continue at pc), as OpenCSD does.
    */
   private pcIsNacc = false;
+  /** pc is the instruction after a taken indirect branch whose target is not known yet. */
+  private pcAfterBranch = false;
   private noSyncReason = R_INIT;
   // Speculation.
   private specDepth = 0;
@@ -88,8 +99,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   private lastIdx = 0;
   // Return stack.
   private readonly rs = new Float64Array(RS_DEPTH);
-  private rsIsa = new Uint8Array(RS_DEPTH);
-  private rsTop = 0;
+  private readonly rsAddrTop = new Uint16Array(RS_DEPTH);
+  private readonly rsIsa = new Uint8Array(RS_DEPTH);
+  private rsHead = 0;
   private rsCount = 0;
   private rsPopPending = false;
 
@@ -105,9 +117,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.memCtxOf = opts.memoryContext;
     const idr2 = config.registers.TRCIDR2;
     this.classify = { wfxWaypoints: (idr2 & 0x80000000) !== 0 && config.fullVersion >= 0x43, tstartWaypoint: true };
-    this.walker = this.walkerFor(0);
-    this.walkerA32 = this.walkerFor(0, true);
-    this.w = this.walker;
+    this.w = this.pick();
     this.e.id = this.traceId;
   }
 
@@ -187,6 +197,16 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       case T.ATOM_F4:
       case T.ATOM_F5:
       case T.ATOM_F6:
+        if (st.count === 0 && this.maxSpec === 0 && this.excPendingAddr < 0) {
+          // Nothing older waits and nothing is speculative: the atoms commit now (the common
+          // case: MAXSPEC = 0 on most ETMv4 cores). Same result as push + commit, less work.
+          let bits = p.atomBits;
+          for (let n = p.atomCount; n > 0; n--) {
+            this.atom((bits & 1) === 1, idx);
+            bits >>>= 1;
+          }
+          return;
+        }
         st.push(P0.ATOM, idx, 0, p.atomBits, p.atomCount, 0);
         this.specDepth += p.atomCount;
         break;
@@ -244,8 +264,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       case T.MISPREDICT:
         if (p.cancel > 0 && !this.cancel(p.cancel, idx)) return;
         if ((t === T.CANCEL_F1_MISPRED || t === T.MISPREDICT) && !this.mispredict(idx)) return;
-        // Cancel F1 carries no atoms (its atom fields are stale from an earlier packet).
-        if (t !== T.CANCEL_F1 && t !== T.CANCEL_F1_MISPRED && p.atomCount > 0) {
+        if (p.atomCount > 0) {
           st.push(P0.ATOM, idx, 0, p.atomBits, p.atomCount, 0);
           this.specDepth += p.atomCount;
         }
@@ -257,7 +276,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       case T.SRC_ADDR_L_32IS1:
       case T.SRC_ADDR_L_64IS0:
       case T.SRC_ADDR_L_64IS1:
-        st.push(P0.SRC_ADDR, idx, p.address, 0, p.addrIs, 0);
+        st.push(P0.SRC_ADDR, idx, p.addressBody, p.addressTop, p.addrIs, 0);
         this.specDepth++;
         break;
       case T.EVENT:
@@ -267,7 +286,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         st.push(P0.MARKER, idx, 0, 0, 0, 0);
         break;
       case T.Q:
-        st.push(P0.Q, idx, p.qType === 0xc || p.qType === 0xf ? NaN : p.address, p.qCount, p.addrIs, 0);
+        st.push(P0.Q, idx, p.qType === 0xc || p.qType === 0xf ? NaN : p.addressBody, p.qCount, p.addrIs, p.addressTop);
         this.specDepth++;
         break;
       case T.TRANS_ST:
@@ -302,15 +321,35 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   }
 
   private address(p: Etm4Packet, idx: number): void {
-    const a = p.address;
+    const a = addrBody(p.addrHi, p.addrLoBits);
+    const top = addrTop(p.addrHi);
+    const st = this.stack;
     if (this.excPendingAddr >= 0) {
       // The address after an Exception packet is its preferred return address.
-      this.stack.a[this.excPendingAddr] = a;
-      this.stack.c[this.excPendingAddr] = this.stack.c[this.excPendingAddr]! | (p.addrIs << 4);
+      const s = this.excPendingAddr;
+      st.a[s] = a;
+      st.c[s] = st.c[s]! | (p.addrIs << 4);
+      st.d[s] = top;
       this.excPendingAddr = -1;
       return;
     }
-    this.stack.push(P0.ADDR, idx, a, 0, p.addrIs, 0);
+    if (st.count === 0 && this.maxSpec === 0) {
+      // Nothing older waits to be resolved: the address applies now (as push + resolve would).
+      this.setAddress(a, top, p.addrIs);
+      return;
+    }
+    st.push(P0.ADDR, idx, a, top, p.addrIs, 0);
+  }
+
+  /** An address element resolved: execution continues there. */
+  private setAddress(a: number, top: number, is: number): void {
+    this.pc = a;
+    this.pcTop = top;
+    this.isa = isaOf(is, this.sf);
+    this.needAddr = false;
+    this.pcIsNacc = false;
+    this.pcAfterBranch = false;
+    this.rsPopPending = false;
   }
 
   private context(p: Etm4Packet, idx: number): void {
@@ -332,7 +371,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         const idx = st.idx[s]!;
         while (cnt > 0 && n > 0) {
           this.atom((bits & 1) === 1, idx);
-          bits = Math.floor(bits / 2);
+          bits >>>= 1;
           cnt--;
           n--;
           this.specDepth--;
@@ -349,10 +388,10 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       if (isP0(k)) {
         n--;
         this.specDepth--;
-        if (k === P0.EXCEPT) this.exception(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
-        else if (k === P0.Q) this.qElement(st.idx[s]!, st.a[s]!, st.b[s]!, st.c[s]!);
+        if (k === P0.EXCEPT) this.exception(st.idx[s]!, st.a[s]!, st.d[s]!, st.b[s]!, st.c[s]!);
+        else if (k === P0.Q) this.qElement(st.idx[s]!, st.a[s]!, st.d[s]!, st.b[s]!, st.c[s]!);
         else if (k === P0.TSTART) this.memtrans(st.idx[s]!, 1);
-        else if (k === P0.SRC_ADDR) this.sourceAddress(st.idx[s]!, st.a[s]!);
+        else if (k === P0.SRC_ADDR) this.sourceAddress(st.idx[s]!, st.a[s]!, st.b[s]!);
       } else this.nonP0(s, k);
     }
     if (n > 0) {
@@ -424,16 +463,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     const e = this.e;
     e.idx = st.idx[s]!;
     switch (k) {
-      case P0.ADDR: {
-        const a = st.a[s]!;
-        if (Number.isNaN(a)) return;
-        this.pc = a;
-        this.isa = st.c[s] === 1 ? 2 : this.sf ? 0 : 1;
-        this.needAddr = false;
-        this.pcIsNacc = false;
-        this.rsPopPending = false;
+      case P0.ADDR:
+        this.setAddress(st.a[s]!, st.b[s]!, st.c[s]!);
         return;
-      }
       case P0.CTXT: {
         const info = st.c[s]!;
         this.el = info & 3;
@@ -449,7 +481,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
           this.cid = st.d[s]!;
           this.cidValid = true;
         }
-        this.isa = info & 0x80 ? 2 : this.sf ? 0 : 1;
+        this.isa = isaOf(info >> 7, this.sf);
         this.selectMemory();
         e.type = Elem.PE_CONTEXT;
         e.isa = this.isa;
@@ -518,11 +550,6 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       if (!(this.rsPopPending && this.rsCount > 0)) return;
       this.popReturn();
     }
-    if (this.isa === 2) {
-      this.flowError('unsupported_isa', idx, `T32 code at 0x${this.pc.toString(16)} is not decoded`);
-      this.needAddr = true;
-      return;
-    }
     const w = this.pick();
     const start = this.pc;
     w.walk(this.memCtx, 0, start);
@@ -538,13 +565,15 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
    * ETE source address: execution ran from the current address to the branch at `src`, which
    * was taken (IHI 0064 ETE, "Source Address packets"): one range ending with that branch.
    */
-  private sourceAddress(idx: number, src: number): void {
+  private sourceAddress(idx: number, src: number, srcTop: number): void {
     if (this.needAddr && !(this.rsPopPending && this.rsCount > 0)) {
       // Where execution came from is unknown: the range starts at the branch itself.
       this.pc = src;
+      this.pcTop = srcTop;
       this.needAddr = false;
+      this.pcAfterBranch = false;
     } else if (this.needAddr) this.popReturn();
-    if (Number.isNaN(src) || this.isa === 2 || src < this.pc) {
+    if (src < this.pc || srcTop !== this.pcTop) {
       this.needAddr = true;
       return;
     }
@@ -559,9 +588,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.follow(true);
   }
 
-  /** The walker for the current instruction set (A64 or A32), remembered for rangeOut/follow. */
+  /** The walker for the current instruction set, remembered for rangeOut/follow. */
   private pick(): RangeWalker {
-    this.w = this.isa === 1 ? this.walkerA32 : this.walker;
+    this.w = this.isaWalkers[this.isa] ?? (this.isaWalkers[this.isa] = this.walkerFor(this.memCtx, this.isa));
     return this.w;
   }
 
@@ -573,12 +602,13 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     e.idx = idx;
     e.start = start;
     e.end = w.end;
+    e.startTop = e.endTop = this.pcTop;
     e.n = w.n;
     e.isa = this.isa;
     e.lastType = w.type;
     e.lastSub = w.sub;
     e.lastCond = w.cond;
-    e.lastSize = 4;
+    e.lastSize = w.size;
     e.taken = taken;
     this.instructions += w.n;
     this.out();
@@ -594,15 +624,16 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     if (w.type === WpType.BR) {
       if (w.link) this.pushReturn(w.end);
       this.pc = w.target;
-      if (w.exchange) this.isa = this.isa === 2 ? 1 : 2;
+      // BLX immediate: A32 ↔ T32.
+      if (w.exchange) this.isa = this.isa === ISA_T32 ? ISA_A32 : ISA_T32;
     } else if (w.type === WpType.BR_INDIRECT) {
       if (w.link) this.pushReturn(w.end);
+      // The target is unknown until an address (or the return stack) gives it: nothing is
+      // walked from here, not even an exception's range (see exception()).
       this.needAddr = true;
-      // OpenCSD 1.8.0 leaves its PC after the branch and walks an exception that follows
-      // without a target address from there (ete_ip: a 9131-instruction A32 range). The trace
-      // gives no target here, so the range is a guess; we follow OpenCSD to stay comparable.
       this.pc = w.end;
-      this.pcIsNacc = true;
+      this.pcIsNacc = false;
+      this.pcAfterBranch = true;
       this.rsPopPending = this.rsEnabled;
       if (this.ete && w.sub === WpSub.ERET) {
         this.e.type = Elem.EXCEPTION_RET;
@@ -619,31 +650,45 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       e.type = Elem.INSTR_RANGE;
       e.start = start;
       e.end = at;
+      e.startTop = e.endTop = this.pcTop;
       e.n = n;
       e.isa = this.isa;
       e.lastType = WpType.OTHER;
       e.lastSub = 0;
       e.lastCond = false;
+      e.lastSize = this.w.size;
       e.taken = true;
       this.instructions += n;
       this.out();
     }
     e.type = Elem.ADDR_NACC;
     e.start = at;
+    e.startTop = this.pcTop;
     e.el = this.el;
     e.security = this.security;
     this.out();
     this.needAddr = true;
     this.pc = at;
     this.pcIsNacc = true;
+    this.pcAfterBranch = false;
   }
 
-  private exception(idx: number, ret: number, num: number, interp: number): void {
+  /**
+   * An Exception element (IHI 0064, Exception instruction trace packet): the instructions from
+   * where the previous P0 element left execution (its target, or the next instruction when not
+   * taken) up to, not including, the preferred exception return address executed, then the
+   * exception was taken. E1:E0 = 0b10: the return address is the target of the last branch, so
+   * nothing ran in between.
+   *
+   * Where that start is unknown — a taken indirect branch whose target no address packet (or
+   * return stack entry) gave — no range is output: the instructions ran from an unknown address.
+   * OpenCSD walks from the instruction after the branch instead, which invents code that did not
+   * run (ete-ete_ip: 9131 A32 instructions between a BX LR and an SVC; see the snapshot test).
+   */
+  private exception(idx: number, ret: number, retTop: number, num: number, interp: number): void {
     if (this.needAddr && this.rsPopPending && this.rsCount > 0) this.popReturn();
-    // E1:E0 = 0b10: the exception came before the target of the last branch executed, so no
-    // instruction ran between them (IHI 0064 §6.4.11).
     const atTarget = (interp & 3) === 2;
-    if ((!this.needAddr || this.pcIsNacc) && !atTarget && !Number.isNaN(ret) && this.isa !== 2 && ret > this.pc) {
+    if ((!this.needAddr || this.pcIsNacc) && !atTarget && !Number.isNaN(ret) && retTop === this.pcTop && ret > this.pc) {
       const w = this.pick();
       const start = this.pc;
       w.walkTo(this.memCtx, 0, start, ret);
@@ -654,11 +699,13 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
         e.idx = idx;
         e.start = start;
         e.end = w.end;
+        e.startTop = e.endTop = this.pcTop;
         e.n = w.n;
         e.isa = this.isa;
         e.lastType = w.type;
         e.lastSub = w.sub;
         e.lastCond = w.cond;
+        e.lastSize = w.size;
         e.taken = true;
         this.instructions += w.n;
         this.out();
@@ -670,10 +717,12 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     e.num = num;
     e.reason = interp & 3;
     e.end = Number.isNaN(ret) ? 0 : ret;
+    e.endTop = Number.isNaN(ret) ? 0 : retTop;
     this.out();
     // The vector address follows in the next address packet.
     this.needAddr = true;
     this.pcIsNacc = false;
+    this.pcAfterBranch = false;
     this.rsPopPending = false;
   }
 
@@ -683,22 +732,36 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
    * I_RANGE_NOPATH from the current address to the Q address. Either way the Q address (when
    * given) is where execution continues.
    */
-  private qElement(idx: number, addr: number, count: number, is: number): void {
+  private qElement(idx: number, addr: number, addrTop: number, count: number, is: number): void {
     const e = this.e;
-    if ((!this.needAddr || this.pcIsNacc) && this.isa !== 2) {
+    if (this.needAddr && this.pcAfterBranch) {
+      // The count is known, where the instructions started is not (a taken indirect branch with
+      // no target address): no path, from the instruction after the branch as OpenCSD prints it.
+      e.type = Elem.I_RANGE_NOPATH;
+      e.idx = idx;
+      e.start = this.pc;
+      e.startTop = this.pcTop;
+      e.end = Number.isNaN(addr) ? this.pc : addr;
+      e.endTop = Number.isNaN(addr) ? this.pcTop : addrTop;
+      e.n = count;
+      this.instructions += count;
+      this.out();
+    } else if (!this.needAddr || this.pcIsNacc) {
       const w = this.pick();
       const start = this.pc;
       w.walkCount(this.memCtx, 0, start, count);
       e.idx = idx;
-      if (w.n === count && (w.found || w.end === addr)) {
+      if (w.n === count && (w.found || (w.end === addr && addrTop === this.pcTop))) {
         e.type = Elem.INSTR_RANGE;
         e.start = start;
         e.end = w.end;
+        e.startTop = e.endTop = this.pcTop;
         e.n = w.n;
         e.isa = this.isa;
         e.lastType = w.type;
         e.lastSub = w.sub;
         e.lastCond = w.cond;
+        e.lastSize = w.size;
         e.taken = true;
         this.instructions += w.n;
         this.out();
@@ -708,7 +771,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       } else {
         e.type = Elem.I_RANGE_NOPATH;
         e.start = start;
+        e.startTop = this.pcTop;
         e.end = Number.isNaN(addr) ? start : addr;
+        e.endTop = Number.isNaN(addr) ? this.pcTop : addrTop;
         e.n = count;
         this.instructions += count;
         this.out();
@@ -717,9 +782,11 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     if (Number.isNaN(addr)) this.needAddr = true;
     else {
       this.pc = addr;
-      this.isa = is === 1 ? 2 : this.sf ? 0 : 1;
+      this.pcTop = addrTop;
+      this.isa = isaOf(is, this.sf);
       this.needAddr = false;
       this.pcIsNacc = false;
+      this.pcAfterBranch = false;
     }
   }
 
@@ -727,19 +794,22 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
 
   private pushReturn(a: number): void {
     if (!this.rsEnabled) return;
-    this.rsTop = (this.rsTop + 1) % RS_DEPTH;
-    this.rs[this.rsTop] = a;
-    this.rsIsa[this.rsTop] = this.isa;
+    this.rsHead = (this.rsHead + 1) % RS_DEPTH;
+    this.rs[this.rsHead] = a;
+    this.rsAddrTop[this.rsHead] = this.pcTop;
+    this.rsIsa[this.rsHead] = this.isa;
     if (this.rsCount < RS_DEPTH) this.rsCount++;
   }
 
   private popReturn(): void {
-    this.pc = this.rs[this.rsTop]!;
-    this.isa = this.rsIsa[this.rsTop]!;
-    this.rsTop = (this.rsTop + RS_DEPTH - 1) % RS_DEPTH;
+    this.pc = this.rs[this.rsHead]!;
+    this.pcTop = this.rsAddrTop[this.rsHead]!;
+    this.isa = this.rsIsa[this.rsHead]!;
+    this.rsHead = (this.rsHead + RS_DEPTH - 1) % RS_DEPTH;
     this.rsCount--;
     this.rsPopPending = false;
     this.needAddr = false;
+    this.pcAfterBranch = false;
   }
 
   private selectMemory(): void {
@@ -748,17 +818,16 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     const m = f(this.cid, this.vmid, this.el);
     if (m !== this.memCtx) {
       this.memCtx = m;
-      this.walker = this.walkerFor(m);
-      this.walkerA32 = this.walkerFor(m, true);
+      this.isaWalkers.fill(undefined);
     }
   }
 
-  /** The walker (and range cache) of a memory context (≥ -1) and instruction set. */
-  private walkerFor(ctx: number, a32 = false): RangeWalker {
-    const key = (ctx + 1) * 2 + (a32 ? 1 : 0);
+  /** The walker (and range cache) of a memory context (≥ -1) and instruction set (ISA_A64...). */
+  private walkerFor(ctx: number, isa: number): RangeWalker {
+    const key = (ctx + 1) * 4 + isa;
     let w = this.walkers.get(key);
     if (w === undefined) {
-      w = new RangeWalker(this.opts.memory, this.classify, a32);
+      w = new RangeWalker(this.opts.memory, this.classify, isa);
       this.walkers.set(key, w);
     }
     return w;
@@ -774,6 +843,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
     this.rsPopPending = false;
     this.vmidValid = this.cidValid = false;
     this.pcIsNacc = false;
+    this.pcAfterBranch = false;
     this.state = etmFlowTransition(this.state, 'RESET');
     this.noSyncReason = reason;
   }

@@ -3,6 +3,8 @@
 // snapshot's memory dumps.
 
 import type { DecodeError } from '../../../common/errors.js';
+import type { Etm4Config } from '../config.js';
+import type { Etm4PacketSink } from '../decoder.js';
 import type { Etm4Packet } from '../packet.js';
 import { planSnapshotDecode, runSnapshotDecode, type SnapshotDecodeOptions, type SnapshotDecodePlan } from '../../opencsd/snapshot-decode.js';
 import type { Snapshot } from '../../opencsd/snapshot.js';
@@ -27,28 +29,31 @@ export interface SnapshotFlowResult {
 
 /** Decodes the snapshot's (first or chosen) buffer to generic elements. */
 export function decodeSnapshotFlow(s: Snapshot, h: SnapshotFlowHandlers, opts: SnapshotDecodeOptions = {}, memory = new SnapshotMemory(s)): SnapshotFlowResult {
-  const byPacketId = new Array<Etm4FlowDecoder | undefined>(128);
   const onPacket = h.packet;
   const onError = h.error;
-  const sink = {
-    packet(p: Etm4Packet): void {
-      onPacket?.(p);
-      byPacketId[p.traceId]?.packet(p);
-    },
-    error(e: DecodeError): void {
-      onError?.(e);
-    },
-  };
   const elementSink = { element: h.element };
-  const plan = planSnapshotDecode(s, sink, opts);
   const decoders: Etm4FlowDecoder[] = [];
-  for (const src of plan.sources) {
-    const d = new Etm4FlowDecoder(src.config, elementSink, { memory, ...(onError ? { error: onError } : {}) });
-    byPacketId[src.traceId] = d;
+  const flowFor = (config: Etm4Config): Etm4FlowDecoder => {
+    const d = new Etm4FlowDecoder(config, elementSink, { memory, ...(onError ? { error: onError } : {}) });
     decoders.push(d);
-  }
+    return d;
+  };
+  // Each packet decoder feeds its flow decoder directly, or through the packet listener first.
+  const sinkFor = (config: Etm4Config): Etm4PacketSink => {
+    const d = flowFor(config);
+    if (onPacket === undefined) return d;
+    return {
+      packet(p: Etm4Packet): void {
+        onPacket(p);
+        d.packet(p);
+      },
+      error: (e: DecodeError) => d.error(e),
+    };
+  };
+  const noSink: Etm4PacketSink = { packet: () => {}, error: (e) => onError?.(e) };
+  const plan = planSnapshotDecode(s, noSink, opts, sinkFor);
   h.planned?.(plan);
-  const bytes = runSnapshotDecode(plan, sink, opts);
+  const bytes = runSnapshotDecode(plan, noSink, opts);
   for (const d of decoders) d.end();
   return { plan, decoders, bytes };
 }

@@ -56,7 +56,9 @@ export class SnapshotMemory implements CodeView {
     }
     const off = addr - r.start;
     const n = Math.min(out.length, r.end - addr);
-    out.set(r.bytes.subarray(off, off + n));
+    // A plain copy: small reads, no subarray object per call.
+    const b = r.bytes;
+    for (let i = 0; i < n; i++) out[i] = b[off + i]!;
     return n;
   }
 }

@@ -77,11 +77,17 @@ t.test('conditional and data-trace packets are recognised and reported unsupport
   t.equal(plain.errors[0]!.code, 'reserved_for_config');
 });
 
-t.test('a non-canonical 64-bit address is listed and reported', async (t) => {
-  const s = decode([...ASYNC, 0x01, 0x00, 0x9d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80]);
-  t.equal(s.packets[2]!.addrHi, 0x80000000);
-  t.ok(Number.isNaN(s.packets[2]!.address));
-  t.same(s.errors.map((e) => e.code), ['non_canonical_address']);
+t.test('a non-canonical 64-bit address is valid trace, carried exactly (no error)', async (t) => {
+  // ete_mem: the tagged target of a BLR that faulted, 0x6300000080000438.
+  const s = decode([...ASYNC, 0x01, 0x00, 0x9d, 0x0e, 0x02, 0x00, 0x80, 0x00, 0x00, 0x00, 0x63, 0x90]);
+  for (const p of [s.packets[2]!, s.packets[3]!]) {
+    t.equal(p.addrHi, 0x63000000);
+    t.equal(p.addrLo, 0x80000438);
+    t.ok(Number.isNaN(p.address), 'no canonical number');
+    t.equal(p.addressBody, 0x80000438, 'body: the address without its tag');
+    t.equal(p.addressTop, 0x63000000 >>> 21, 'top: bits 63:53');
+  }
+  t.same(s.errors, []);
 });
 
 t.test('decoded fields: context, addresses, timestamps, exceptions', async (t) => {
@@ -178,4 +184,13 @@ t.test('stats count packets by type and errors by code', async (t) => {
   t.equal(dec.bytes, 18);
   t.equal(dec.packets, 6);
   t.equal(dec.errors, 1);
+});
+
+t.test('Commit and Cancel format 1 carry no atoms, whatever packet came before', async (t) => {
+  // Atom F3 EEE, Cancel F1 (1), Atom F2 EE, Cancel F1 + mispredict (2), Atom F1 E, Commit (3).
+  const s = decode([...ASYNC, 0x01, 0x00, 0xff, 0x2e, 0x01, 0xdb, 0x2f, 0x02, 0xf7, 0x2d, 0x03]);
+  t.same(names(s).slice(2), ['I_ATOM_F3', 'I_CANCEL_F1', 'I_ATOM_F2', 'I_CANCEL_F1_MISPRED', 'I_ATOM_F1', 'I_COMMIT']);
+  t.same(s.packets.slice(2).map((p) => p.atomCount), [3, 0, 2, 0, 1, 0]);
+  t.same([s.packets[3]!.cancel, s.packets[5]!.cancel, s.packets[7]!.cancel], [1, 2, 0]);
+  t.equal(s.packets[7]!.commit, 3);
 });

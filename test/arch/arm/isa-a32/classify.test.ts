@@ -29,7 +29,7 @@ const ROWS: Row[] = [
   { name: 'LDM R0, {R1, PC}', op: 0xe8908002, type: WpType.BR_INDIRECT },
   { name: 'LDR PC, [SP], #4', op: 0xe49df004, type: WpType.BR_INDIRECT, sub: WpSub.V7_IMPLIED_RET },
   { name: 'LDR PC, [R1, #8]', op: 0xe591f008, type: WpType.BR_INDIRECT },
-  { name: 'ERET', op: 0xe160006e, type: WpType.BR_INDIRECT, sub: WpSub.ERET },
+  { name: 'ERET (no A64 subtype)', op: 0xe160006e, type: WpType.BR_INDIRECT },
   { name: 'ISB SY', op: 0xf57ff06f, type: WpType.ISB },
   { name: 'CMP PC, R0 (no write)', op: 0xe15f0000, type: WpType.OTHER },
   { name: 'MOV R0, R1', op: 0xe1a00001, type: WpType.OTHER },
