@@ -36,9 +36,9 @@
  *   pt-libipt errors
  *       Every libipt error code: "NUMBER NAME MESSAGE" per line (pt_errstr).
  *
- *   pt-libipt insn ... / pt-libipt block ...
- *       libipt's instruction and block decoders: implemented in pt-libipt-flow.c (flow_main),
- *       which is compiled into the same binary.
+ *   pt-libipt insn ... / pt-libipt block ... / pt-libipt ptxed ...
+ *       libipt's instruction and block decoders printed as ptxed prints them (without XED):
+ *       implemented in pt-libipt-flow.c (flow_main), which is compiled into the same binary.
  *
  * libipt 2.0.5 (Debian bookworm) predates the Event Trace packets CFE and EVD (libipt 2.1) and
  * TRIG (libipt 2.2): it reports their opcodes as bad_opc, so hwtrace compares them only where
@@ -723,7 +723,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 /* libipt's instruction and block decoders live in pt-libipt-flow.c, compiled with this file. */
-int flow_main(int argc, char **argv, int use_block);
+int flow_main(int argc, char **argv, int mode);
 
 static int cmd_insn(int argc, char **argv)
 {
@@ -733,6 +733,11 @@ static int cmd_insn(int argc, char **argv)
 static int cmd_block(int argc, char **argv)
 {
 	return flow_main(argc, argv, 1);
+}
+
+static int cmd_ptxed(int argc, char **argv)
+{
+	return flow_main(argc, argv, 2);
 }
 
 struct command {
@@ -749,6 +754,7 @@ static const struct command commands[] = {
 	{ "errors", cmd_errors, "errors" },
 	{ "insn", cmd_insn, "insn --pt FILE [...]   (see pt-libipt-flow.c)" },
 	{ "block", cmd_block, "block --pt FILE [...]  (see pt-libipt-flow.c)" },
+	{ "ptxed", cmd_ptxed, "ptxed --pt FILE [...]  (ptxed without XED; see pt-libipt-flow.c)" },
 };
 
 int main(int argc, char **argv)

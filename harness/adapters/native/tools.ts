@@ -30,6 +30,15 @@ export const NATIVE_TOOLS: readonly NativeTool[] = [
     debianPackage: 'libipt-dev',
   },
   {
+    name: 'pt-libipt-time',
+    sources: ['pt-libipt-time.c'],
+    compiler: 'cc',
+    flags: ['-O2', '-std=gnu11', '-Wall'],
+    libs: ['-lipt'],
+    header: 'intel-pt.h',
+    debianPackage: 'libipt-dev',
+  },
+  {
     name: 'etm-opencsd',
     sources: ['etm-opencsd.cpp'],
     compiler: 'c++',

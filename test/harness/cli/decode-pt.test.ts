@@ -1,7 +1,7 @@
 // `hwtrace decode --pt` (ptxed's command line) and `hwtrace decode CORPUS` for x86, called
-// through runPtDecode / runPtDecodeCorpus with stdout captured: the instruction listing equals
-// the exported truth and libipt's, the print options do what ptxed's do, bad options are
-// usage errors.
+// through runPtDecode / runPtDecodeCorpus with stdout captured and through the command line:
+// the instruction listing equals the exported truth and libipt's (pt-libipt ptxed) text, the
+// print options do what ptxed's do, bad options are usage errors naming the option.
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../../harness/adapters/native/tools.js';
 import { CorpusReader } from '../../../corpora/reader.js';
 import { CorpusArchView } from '../../../harness/export/corpus-arch.js';
-import { runPtDecode, runPtDecodeCorpus } from '../../../harness/cli/decode-pt.js';
+import { parseCpu, ptFlowOptions, runPtDecode, runPtDecodeCorpus } from '../../../harness/cli/decode-pt.js';
 import { UsageError } from '../../../arch/common/errors.js';
 import { needNativeTool } from '../../helpers/reference.js';
 
@@ -53,7 +53,8 @@ function exportRaw(corpus: string, to: string): string {
   return to;
 }
 
-const insnLines = (text: string): string[] => text.split('\n').filter((l) => /^[0-9a-f]{16}$/.test(l));
+/** The addresses of instruction lines (`ip` or `ip  disassembly`). */
+const insnLines = (text: string): string[] => text.split('\n').filter((l) => /^[0-9a-f]{16}(?: {2}\S|$)/.test(l)).map((l) => l.slice(0, 16));
 
 t.test('decode --pt --images: the exported truth, line for line', async (t) => {
   const corpus = gen('mp.zip', '--workload', 'multiproc', '--insns', '120000', '--seed', '5', '--pt-timing', 'tsc,mtc,cyc');
@@ -62,8 +63,16 @@ t.test('decode --pt --images: the exported truth, line for line', async (t) => {
   t.equal(exitCode, undefined, 'no error exit');
   const truth = readFileSync(join(x, 'truth.txt'), 'utf8').trim().split('\n');
   t.same(insnLines(out), truth, `${truth.length} instructions`);
-  t.match(out, /^\[paging, cr3: [0-9a-f]{16}\]\n\[exec mode: 64-bit\]\n\[enabled\]\n/, 'ptxed events at the start');
+  // ptxed's default: the address, two spaces, the disassembly.
+  t.match(out, /^\[enabled\]\n\[exec mode: 64-bit\]\n[0-9a-f]{16} {2}[a-z]/, 'ptxed events at the start, then instructions with their disassembly');
   t.match(out, /\[disabled\]\n$/, 'and the disable at the end');
+  const tool = needNativeTool(t, 'pt-libipt');
+  if (tool) {
+    // Line for line with libipt (ptxed without XED), instructions as addresses only.
+    const noInst = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), images: join(x, 'images.txt'), 'no-inst': true, 'block:show-blocks': true, stat: true }));
+    const r = spawnSync(tool, ['ptxed', '--pt', join(x, 'trace.pt'), '--images', join(x, 'images.txt'), '--block:show-blocks', '--stat'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    t.equal(noInst.out, r.stdout, "--no-inst --block:show-blocks --stat: libipt's text");
+  }
 });
 
 t.test('decode --pt --raw FILE:ADDR (a static workload: one process and the kernel)', async (t) => {
@@ -85,10 +94,17 @@ t.test('decode --pt --raw FILE:ADDR (a static workload: one process and the kern
   const quiet = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, quiet: true }));
   t.equal(quiet.out, '', '--quiet prints nothing without errors');
   const noInst = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, 'no-inst': true }));
-  t.same(insnLines(noInst.out), [], '--no-inst: no instructions');
+  t.same(insnLines(noInst.out), truth, '--no-inst: the instructions, as addresses');
+  t.ok(noInst.out.split('\n').every((l) => l === '' || l.startsWith('[') || /^[0-9a-f]{16}$/.test(l)), '--no-inst: addresses only');
   t.match(noInst.out, /\[enabled\]/, '--no-inst: events still there');
-  const stat = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, quiet: true, stat: true, 'stat:blocks': true }));
-  t.match(stat.out, new RegExp(`^\\ninsn: ${truth.length}\\.\\nblocks:\\t\\d+\\.\\n$`), '--stat --stat:blocks');
+  const stat = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, quiet: true, stat: true }));
+  t.match(stat.out, new RegExp(`^insn: ${truth.length}\\.\\nblocks:\\t\\d+\\.\\n$`), '--quiet --stat: all the statistics of the block decoder');
+  const statInsn = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, quiet: true, stat: true, 'insn-decoder': true }));
+  t.equal(statInsn.out, `insn: ${truth.length}.\n`, '--stat with the instruction decoder: instructions only');
+  const statBlocks = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, quiet: true, 'stat:blocks': true }));
+  t.match(statBlocks.out, /^blocks:\t\d+\.\n$/, '--stat:blocks alone');
+  const insnDec = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, 'no-inst': true, 'insn-decoder': true }));
+  t.equal(insnDec.out, noInst.out, 'the instruction decoder prints the same here');
   const evip = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw: raws, 'no-inst': true, 'event:ip': true }));
   t.match(evip.out, /\[enabled, ip: [0-9a-f]{16}\]/, '--event:ip');
   // A file range: the whole file given as FILE:0-SIZE:ADDR decodes the same.
@@ -107,16 +123,20 @@ t.test('errors: ptxed lines, exit code 1, --resync-on-error', async (t) => {
   const once = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw }));
   t.equal(once.exitCode, 1);
   const errs = once.out.split('\n').filter((l) => l.includes('error'));
-  t.equal(errs.length, 1, 'stops at the first error');
-  t.match(errs[0], /^\[[0-9a-f]{16}, [0-9a-f]{16}: error: no memory mapped at this address\]$/);
-  const again = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw, 'resync-on-error': true }));
+  t.equal(errs.length, 1, 'by default decoding stops at the first error');
+  // ptxed's diagnose(): offset and IP in hex without leading zeros.
+  t.match(errs[0], /^\[[1-9a-f][0-9a-f]*, [1-9a-f][0-9a-f]*: error: no memory mapped at this address\]$/);
+  const again = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw, 'no-inst': true, 'resync-on-error': true }));
+  t.equal(again.exitCode, 1);
   const againErrs = again.out.split('\n').filter((l) => l.includes('error'));
-  t.ok(againErrs.length > 1, `resyncs and meets the next one (${againErrs.length} errors)`);
+  t.ok(againErrs.length > 1, `--resync-on-error: it resyncs and meets the next one (${againErrs.length} errors)`);
   const tool = needNativeTool(t, 'pt-libipt');
   if (tool) {
-    const r = spawnSync(tool, ['insn', '--resync-on-error', '--pt', join(x, 'trace.pt'), '--raw', raw[0]!], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    t.same(againErrs, r.stdout.split('\n').filter((l) => l.includes('error')), "libipt's error lines, offsets included");
-    t.same(insnLines(again.out), insnLines(r.stdout), "libipt's instruction lines");
+    const r = spawnSync(tool, ['ptxed', '--resync-on-error', '--pt', join(x, 'trace.pt'), '--raw', raw[0]!], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    t.equal(again.out, r.stdout, "libipt's text, error lines included");
+    const insn = capture(() => runPtDecode({ pt: join(x, 'trace.pt'), raw, 'no-inst': true, 'insn-decoder': true, 'resync-on-error': true }));
+    const ri = spawnSync(tool, ['ptxed', '--resync-on-error', '--insn-decoder', '--pt', join(x, 'trace.pt'), '--raw', raw[0]!], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    t.equal(insn.out, ri.stdout, "--insn-decoder: libipt's text, error lines included");
   }
 });
 
@@ -141,4 +161,55 @@ t.test('bad options are usage errors', async (t) => {
   t.throws(() => runPtDecode({ pt: join(dir, 'x.pt') }), UsageError, 'no code');
   t.throws(() => runPtDecode({ pt: join(dir, 'x.pt'), raw: ['nocolon'] }), UsageError);
   t.throws(() => runPtDecode({ pt: join(dir, 'x.pt'), raw: [`${join(dir, 'missing.bin')}:0x1000`] }), /cannot read image/);
+  t.throws(() => runPtDecode({ pt: join(dir, 'x.pt'), raw: [`${join(dir, 'x.bin')}:0xzz`] }), /--raw .*bad base address 0xzz/);
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ 'mtc-freq': '16' }, /^--mtc-freq 16: want a number from 0 to 15/],
+    [{ 'nom-freq': 'fast' }, /^--nom-freq fast/],
+    [{ 'cpuid-0x15.eax': '0x100000000' }, /^--cpuid-0x15\.eax 0x100000000/],
+    [{ 'cpuid-0x15.ebx': '-1' }, /^--cpuid-0x15\.ebx -1/],
+    [{ 'filter:addr0_cfg': '0x10' }, /^--filter:addr0_cfg 0x10/],
+    [{ 'filter:addr3_a': '0x8000000000000000' }, /^--filter:addr3_a .*canonical/],
+    [{ cpu: '6' }, /^--cpu 6: want none, auto or FAMILY\/MODEL/],
+    [{ cpu: '15/1' }, /^--cpu 15\/1: libipt knows no errata/],
+    [{ 'insn-decoder': true, 'block-decoder': true }, /choose one/],
+  ];
+  for (const [argv, want] of bad) t.throws(() => runPtDecode({ pt: join(dir, 'x.pt'), raw: [`${join(dir, 'x.bin')}:0x1000`], ...argv }), want, JSON.stringify(argv));
+});
+
+t.test('decoding options: the values ptxed takes, as C reads numbers', async (t) => {
+  const o = ptFlowOptions({
+    'mtc-freq': '010', 'nom-freq': '0x18', 'cpuid-0x15.eax': '2', 'cpuid-0x15.ebx': '0xc8', cpu: '6/0x8e/9', 'event:tick': true,
+    'filter:addr1_cfg': '1', 'filter:addr1_a': '0x401000', 'filter:addr1_b': '0xffffffff81000000', 'resync-on-error': true,
+  });
+  t.same(o.time, { mtcFreq: 8, nomFreq: 24, cpuid15Eax: 2, cpuid15Ebx: 200 }, '010 is octal, 0x18 hex');
+  t.same(o.cpu, { family: 6, model: 0x8e, stepping: 9 });
+  t.same(o.filter, { cfg: [0, 1, 0, 0], a: [0, 0x401000, 0, 0], b: [0, -0x7f000000, 0, 0] }, 'filter addresses canonical');
+  t.equal(o.tick, true);
+  t.equal(o.resyncOnError, true, '--resync-on-error');
+  t.equal(ptFlowOptions({}).resyncOnError, false, 'stops at the first error by default');
+  t.equal(parseCpu('none'), undefined);
+  t.same(parseCpu('6/85'), { family: 6, model: 85, stepping: 0 });
+});
+
+t.test('the command line: ptxed options through hwtrace decode', async (t) => {
+  const corpus = gen('cl.zip', '--workload', 'static', '--insns', '20000', '--seed', '4', '--pt-timing', 'tsc,mtc');
+  const x = exportRaw(corpus, join(dir, 'cl'));
+  const raws = readFileSync(join(x, 'images.txt'), 'utf8').trim().split('\n').flatMap((l) => {
+    const [file, addr] = l.split(' ');
+    return ['--raw', `${join(x, file!)}:${addr}`];
+  });
+  const truth = readFileSync(join(x, 'truth.txt'), 'utf8').trim().split('\n');
+  const q = run('decode', '--pt', join(x, 'trace.pt'), ...raws, '-q', '--stat:insn', '--filter:addr0_cfg', '0', '--cpu', '6/0x8e', '--mtc-freq', '3', '--event:tick', '--check');
+  t.equal(q.status, 0, q.stderr);
+  t.equal(q.stdout, `insn: ${truth.length}.\n`, '-q --stat:insn');
+  const att = run('decode', '--pt', join(x, 'trace.pt'), ...raws, '--att', '--raw-insn', '--offset', '--insn-decoder');
+  t.equal(att.status, 0, att.stderr);
+  t.match(att.stdout, /\n[0-9a-f]{16} {2}[0-9a-f]{16}( [0-9a-f]{2})+ +\S/, '--offset --raw-insn --att: offset, address, bytes, AT&T text');
+  const bad = run('decode', '--pt', join(x, 'trace.pt'), ...raws, '--mtc-freq', '99');
+  t.equal(bad.status, 2, 'a bad value is a usage error');
+  t.match(bad.stderr, /--mtc-freq 99/);
+  const ranged = run('decode', '--pt', `${join(x, 'trace.pt')}:0`, ...raws, '--no-inst');
+  t.same(insnLines(ranged.stdout), truth, '--pt FILE:FROM');
+  const outside = run('decode', '--pt', `${join(x, 'trace.pt')}:0-0x100000000`, ...raws);
+  t.equal(outside.status, 2, '--pt range outside the file');
 });

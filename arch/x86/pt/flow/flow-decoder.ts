@@ -10,6 +10,14 @@
 //   lookup per straight-line run), pops TNT bits at conditional branches and compressed returns
 //   (64-entry return stack), takes TIPs at indirect and far transfers, applies an asynchronous
 //   event (interrupt, async disable) when the flow reaches the FUP's IP.
+// - Events are reported where libipt 2.0.5 reports them (its insn decoder, checked with the
+//   library): event packets read ahead are queued (event-queue.ts) and reported once the TNT bits
+//   before them are used up; those with a FUP (MODE.TSX, EXSTOP, MWAIT, CFE) when the flow reaches
+//   its IP; PTW after its PTWRITE; PIP after the next MOV CR3 / VM entry / far branch, VMCS after
+//   the next VMPTRLD / VM entry / far branch; PIP and VMCS between FUP and TIP after the branch
+//   (VMCS first); MODE.Exec at every TIP / TIP.PGE it binds to; PSB+ content as status updates.
+//   The `cpu` option switches on the errata workarounds that act here (SKL014 with `filter`,
+//   SKD022, APL11/SKD010 after OVF); `tick` adds libipt's tick events at branches.
 // - An error is reported with the trace offset and IP; decoding stops, or with resyncOnError
 //   starts over at the next PSB after the error.
 
@@ -20,6 +28,7 @@ import { PtLastIp } from '../last-ip.js';
 import {
   PT_CBR, PT_EXSTOP, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSB, PT_PSBEND, PT_PTW, PT_STOP, PT_TIP,
   PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64, PT_TNT_8, PT_TSC, PT_VMCS, PT_CYC, PT_MTC, PT_TMA, PT_PAD, PT_MNT,
+  PT_MWAIT, PT_PWRE, PT_PWRX, PT_CFE, PT_EVD,
 } from '../opcodes.js';
 import type { PtPacket } from '../packet.js';
 import type { PtBlockCache } from './block-cache.js';
@@ -27,7 +36,10 @@ import { flowErrorMessage } from './errors.js';
 import type { PtImage } from './image.js';
 import { type FlowState, flowTransition } from './lifecycle.js';
 import { FlowReturnStack } from './return-stack.js';
-import { FlowEvent, type FlowSink } from './sink.js';
+import { type PtAddrFilter, type PtCpu, type PtErrata, NO_ERRATA, addrFiltered, cpuErrata, hasAddrFilter } from './errata.js';
+import { BIND_IP, BIND_NOW, BIND_PIP, BIND_PTWRITE, BIND_VMCS, FlowEventQueue } from './event-queue.js';
+import { cfeEventKind, cfeIsAsync, isVmptrld } from './event-kinds.js';
+import { EV_ASYNC, EV_HAS_TIME, EV_NR, EV_STATUS_UPDATE, FlowEvent, type FlowSink } from './sink.js';
 import { PtClock, type PtTimeConfig } from './time.js';
 
 // What the read-ahead stopped at.
@@ -41,6 +53,16 @@ const P_ASYNC = 5;
 const P_OVF = 6;
 const P_END = 7;
 const P_ERROR = 8;
+/** A FUP that events (MODE.TSX, EXSTOP, MWAIT, CFE) bind to: the walk stops at its IP (asyncFrom). */
+const P_BOUND = 9;
+
+/** beforeRun() results. */
+const GO = 0;
+const AGAIN = 1;
+const STOP = 2;
+
+/** Queue binding for events that wait for their FUP (internal to the read-ahead). */
+const BIND_FUP = 7;
 
 const TWO32 = 4294967296;
 
@@ -51,6 +73,14 @@ export interface PtFlowOptions {
   time?: PtTimeConfig;
   /** Context id for a CR3 / NR / bitness, given in ranges; called only when one of them changes. */
   contextOf?: (cr3: number, nr: boolean, bitness: number) => number;
+  /** The CPU the trace was recorded on: switches on libipt 2.0.5's errata workarounds (ptxed --cpu). */
+  cpu?: PtCpu;
+  /** IA32_RTIT_CTL.ADDRn_CFG and IA32_RTIT_ADDRn_A/B (ptxed --filter:addrN_*); used with SKL014. */
+  filter?: PtAddrFilter;
+  /** Timing updates as TICK events at branches (libipt's enable_tick_events, ptxed --event:tick). */
+  tick?: boolean;
+  /** MODE.Exec IF bit as IFLAGS events (Event Trace CPUs, ptxed 2.1 --event:iflags). */
+  iflags?: boolean;
 }
 
 export interface PtFlowStats {
@@ -73,6 +103,11 @@ export class PtFlowDecoder {
   private readonly stack = new FlowReturnStack();
   private readonly resync: boolean;
   private readonly contextOf: (cr3: number, nr: boolean, bitness: number) => number;
+  /** The errata workarounds in effect (all off without `cpu`). */
+  readonly errata: Readonly<PtErrata>;
+  private readonly filter: PtAddrFilter | undefined;
+  private readonly tick: boolean;
+  private readonly iflags: boolean;
 
   // Flow state.
   private ip = 0;
@@ -81,15 +116,33 @@ export class PtFlowDecoder {
   private nr = false;
   private bitness: 16 | 32 | 64 = 64;
   private ctx = 0;
+  /** The current VMCS base (NaN: unknown); selects memory with the CR3. */
+  private vmcs = Number.NaN;
+  /** Inside a TSX transaction: ranges are speculative. */
+  private speculative = false;
+  /** The last MODE.Exec IF bit (-1: none yet), for IFLAGS. */
+  private iflag = -1;
+  /** Where flow would resume after the last disable (libipt's decoder IP), for `resumed`. */
+  private resumeIp = Number.NaN;
+  /** Events read ahead, waiting for their place in the flow. */
+  private readonly queue = new FlowEventQueue();
+  /** Queued events waiting for their FUP. */
+  private fupWaiting = 0;
+  /** Time of the last event reported (libipt compares ticks with it). */
+  private lastEventTime = 0;
+  /** Event Trace: EVD data for the next CFE (NaN: none). */
+  private evdCr2 = Number.NaN;
+  private evdVmxq = Number.NaN;
+  private evdVmxr = Number.NaN;
   /** Time from the timing packets read so far (libipt's query-decoder time). */
   readonly clock: PtClock;
-  /** PIP seen while tracing: applied at the next MOV CR3 (NaN: none). */
-  private pendingCr3 = Number.NaN;
-  private pendingNr = false;
-  /** MODE.Exec seen: applied at the next TIP / TIP.PGE (0: none). */
+  /** MODE.Exec seen: applied at the next TIP / TIP.PGE (0: none), with its IF bit. */
   private pendingMode = 0;
-  /** A FUP that belongs to the packet before it (PTW, EXSTOP, MODE.TSX), not an async branch. */
-  private fupBound = false;
+  private pendingIflag = 0;
+  /** The FUP that CFE events wait for starts an asynchronous branch. */
+  private cfeAsync = false;
+  /** A later PSB+ disagreed with the flow: bad_status_update there, at this offset (-1: none). */
+  private statusErrorOff = -1;
 
   // TNT cache: `tntCount` bits, the oldest at bit tntCount-1 of (tntHi:tntLo).
   private tntLo = 0;
@@ -110,6 +163,9 @@ export class PtFlowDecoder {
   private asyncDisable = false;
   private asyncCr3 = Number.NaN;
   private asyncNr = false;
+  private asyncVmcs = Number.NaN;
+  /** MODE.Exec read between the FUP and the TIP of an asynchronous event (0: none). */
+  private asyncMode = 0;
   /** P_ERROR: the packet decoder's error. */
   private peekErrCode = '';
   private peekErrMsg = '';
@@ -117,13 +173,15 @@ export class PtFlowDecoder {
   private held: PtPacket | null = null;
   /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
   private aheadEventOff = -1;
-  /** peek P_ERROR came from an event (reported at the next instruction, like events). */
+  /** peek P_ERROR came from an event (reported at the next instruction, like events), at peekErrOff. */
   private eventError = false;
+  private peekErrOff = 0;
+  /** The instruction whose query read ahead last (NaN: none since the last sync or event). */
+  private queryIp = Number.NaN;
 
   // The current section, for the lookup of the next run.
   private secStart = 0;
   private secEnd = 0;
-  private secCr3 = Number.NaN;
   private secIndex = -1;
   private cache: PtBlockCache | null = null;
 
@@ -141,6 +199,10 @@ export class PtFlowDecoder {
     this.resync = options.resyncOnError === true;
     this.contextOf = options.contextOf ?? (() => 0);
     this.clock = new PtClock(options.time);
+    this.errata = options.cpu ? (cpuErrata(options.cpu) ?? NO_ERRATA) : NO_ERRATA;
+    this.filter = hasAddrFilter(options.filter) ? options.filter : undefined;
+    this.tick = options.tick === true;
+    this.iflags = options.iflags === true;
   }
 
   /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
@@ -181,12 +243,129 @@ export class PtFlowDecoder {
     this.tntCount = 0;
     this.stack.clear();
     this.lastIp.reset();
-    this.pendingCr3 = Number.NaN;
     this.pendingMode = 0;
-    this.fupBound = false;
+    this.fupWaiting = 0;
+    this.statusErrorOff = -1;
+    this.queue.clear();
     this.asyncFrom = Number.NaN;
+    this.queryIp = Number.NaN;
+    this.resumeIp = Number.NaN;
+    this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
+    this.forgetSection();
+  }
+
+  private forgetSection(): void {
     this.secIndex = -1;
     this.secStart = this.secEnd = 0;
+  }
+
+  // Events ----------------------------------------------------------------------------------
+
+  /** Reports an event now. */
+  private emit(kind: number, ip: number, value: number, extra: number, flags: number): void {
+    const time = this.clockNow();
+    this.lastEventTime = time;
+    this.sink.event(kind, ip, value, extra, this.clockHasTime() ? flags | EV_HAS_TIME : flags, time);
+  }
+
+  /** Queues an event for its place in the flow (reported at once when the queue is full). */
+  private enqueue(kind: number, ip: number, value: number, extra: number, flags: number, bind: number, end = 0): void {
+    if (!this.queue.push(kind, ip, value, extra, this.clockHasTime() ? flags | EV_HAS_TIME : flags, this.clockNow(), bind, end)) {
+      this.apply(kind, value, flags);
+      this.emit(kind, ip, value, extra, flags);
+    }
+  }
+
+  /** An event's effect on the flow state, when it is reported. */
+  private apply(kind: number, value: number, flags: number): void {
+    switch (kind) {
+      case FlowEvent.PAGING:
+        this.cr3 = value;
+        this.nr = (flags & EV_NR) !== 0;
+        this.ctx = this.contextOf(this.cr3, this.nr, this.bitness);
+        this.forgetSection();
+        return;
+      case FlowEvent.VMCS:
+        this.vmcs = value;
+        this.forgetSection();
+        return;
+      case FlowEvent.EXEC_MODE:
+        this.changeMode(value);
+        return;
+      case FlowEvent.TSX:
+        this.speculative = value === 1;
+        return;
+      default:
+    }
+  }
+
+  /** Reports queued entry `i` (the head) and drops it. */
+  private reportHead(ip: number): void {
+    const q = this.queue;
+    const i = q.head;
+    const kind = q.kind[i]!;
+    const value = q.value[i]!;
+    const flags = q.flags[i]!;
+    const at = Number.isNaN(q.ip[i]!) ? ip : q.ip[i]!;
+    this.apply(kind, value, flags);
+    this.lastEventTime = q.time[i]!;
+    this.sink.event(kind, at, value, q.extra[i]!, flags, q.time[i]!);
+    q.shift();
+  }
+
+  /** Reports the queued events due when the flow is at `ip` (NaN: tracing disabled, all but the waiting ones). */
+  private deliver(ip: number): void {
+    const q = this.queue;
+    while (q.length !== 0) {
+      const b = q.bind[q.head]!;
+      if (b === BIND_FUP) return;
+      if (b !== BIND_NOW && !Number.isNaN(ip)) {
+        if (b !== BIND_IP || q.ip[q.head] !== ip) return;
+      }
+      this.reportHead(Number.NaN);
+    }
+  }
+
+  /** After a PTWRITE instruction at `ip`: a PTW event waiting for one is reported, then the events after it. */
+  private afterPtwrite(ip: number): void {
+    const q = this.queue;
+    if (q.length === 0 || q.bind[q.head] !== BIND_PTWRITE) return;
+    this.reportHead(ip);
+    this.deliver(ip);
+  }
+
+  /**
+   * After an instruction of class `cls` (OTHER for VMPTRLD): a VMCS event waiting for VMPTRLD, a
+   * VM entry or a far branch, and a paging event waiting for MOV CR3, a VM entry or a far branch,
+   * are reported (at most one of each, as libipt binds them), then what they held back.
+   */
+  private bindPaging(cls: number, ip: number): void {
+    const q = this.queue;
+    const far = cls === X86Class.VM_ENTRY || isFarClass(cls);
+    let vmcs = false;
+    let pip = false;
+    while (q.length !== 0) {
+      const b = q.bind[q.head]!;
+      if (b === BIND_VMCS && !vmcs && (far || cls === X86Class.OTHER)) vmcs = true;
+      else if (b === BIND_PIP && !pip && (far || cls === X86Class.MOV_CR3)) pip = true;
+      else break;
+      this.reportHead(Number.NaN);
+    }
+    if (vmcs || pip) this.deliver(ip);
+  }
+
+  /** The binding of the oldest queued event (-1: none). */
+  private headBind(): number {
+    return this.queue.length === 0 ? -1 : this.queue.bind[this.queue.head]!;
+  }
+
+  /** A TICK after the branch ending at `next`, when the time moved since the last event. */
+  private tickAt(next: number, time: number): void {
+    if (time === this.lastEventTime) return;
+    const held = this.headBind();
+    if (held === BIND_PTWRITE || held === BIND_PIP || held === BIND_VMCS) return;
+    this.lastEventTime = time;
+    this.sink.event(FlowEvent.TICK, next, 0, Number.NaN, this.clockHasTime() ? EV_HAS_TIME : 0, time);
   }
 
   /** Finds the next PSB and reads its PSB+. */
@@ -211,7 +390,7 @@ export class PtFlowDecoder {
     if (!this.psbPlus(true)) return;
     if (this.peek !== P_OVF) this.readAhead();
     // libipt processes the first pending event inside its sync: an error there ends decoding.
-    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, true);
+    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, true);
   }
 
   private finish(): void {
@@ -244,6 +423,11 @@ export class PtFlowDecoder {
       this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
       return;
     }
+    if (this.peek === P_PGD && this.peekEnd >= this.trace.length) {
+      // libipt holds the TIP.PGD's event and finds the end of the trace (pte_eos, not printed).
+      this.finish();
+      return;
+    }
     this.fail('bad_query', this.errOff(), ip);
   }
 
@@ -252,10 +436,13 @@ export class PtFlowDecoder {
    * read after the TNT packet yet, so it stands at the first of them.
    */
   private errOff(): number {
+    // While it holds an event waiting for its instruction, libipt stands after that event's packet.
+    const held = this.headBind();
+    if ((held === BIND_PIP || held === BIND_VMCS) && this.queue.end[this.queue.head]! > 0) return this.queue.end[this.queue.head]!;
     if (this.tntCount > 0) return this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
     // With the TNT cache empty libipt has fetched a pending event already and stands after it.
     const peek = this.peek;
-    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC ? this.peekEnd : this.peekOff;
+    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND ? this.peekEnd : this.peekOff;
   }
 
   // Packets ---------------------------------------------------------------------------------
@@ -281,7 +468,8 @@ export class PtFlowDecoder {
 
   /**
    * PSB+ after a PSB: status packets up to PSBEND (or an OVF). First sync: they set the state
-   * and a FUP enables tracing at its IP. Later: checks. Returns false after an error.
+   * and a FUP enables tracing at its IP. Later: checks. Returns false after an error. Its events
+   * are queued as libipt's status updates, in packet order, at the FUP's IP.
    */
   private psbPlus(first: boolean): boolean {
     const pk = this.pk;
@@ -291,8 +479,9 @@ export class PtFlowDecoder {
     this.lastIp.reset();
     let fup = Number.NaN;
     let mode = 0;
-    let cr3 = Number.NaN;
-    let nr = false;
+    let iflag = -1;
+    const q = this.queue;
+    const mark = q.length;
     for (;;) {
       const t = pk.next();
       switch (t) {
@@ -303,83 +492,132 @@ export class PtFlowDecoder {
           fup = this.lastIp.ip;
           continue;
         case PT_PIP:
-          cr3 = p.cr3;
-          nr = p.nr === 1;
+          this.enqueue(FlowEvent.PAGING, Number.NaN, p.cr3, Number.NaN, EV_STATUS_UPDATE | EV_ASYNC | (p.nr ? EV_NR : 0), BIND_NOW);
+          continue;
+        case PT_VMCS:
+          this.enqueue(FlowEvent.VMCS, Number.NaN, p.vmcs, Number.NaN, EV_STATUS_UPDATE | EV_ASYNC, BIND_NOW);
           continue;
         case PT_MODE_EXEC:
           mode = modeBits(p.csl, p.csd);
+          iflag = p.iflag;
+          this.enqueue(FlowEvent.EXEC_MODE, Number.NaN, mode, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
           continue;
-        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+        case PT_MODE_TSX:
+          this.enqueue(FlowEvent.TSX, Number.NaN, p.abrt ? 2 : p.intx ? 1 : 0, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
+          continue;
+        case PT_CBR:
+          this.timing(t, p);
+          this.enqueue(FlowEvent.CBR, Number.NaN, p.ratio, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
+          continue;
+        case PT_MNT:
+          // libipt does not mark MNT as a status update, even inside PSB+.
+          this.enqueue(FlowEvent.MNT, Number.NaN, p.lo, p.hi, 0, BIND_NOW);
+          continue;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
           this.timing(t, p);
           continue;
-        case PT_PAD: case PT_VMCS: case PT_MNT: case PT_MODE_TSX:
+        case PT_PAD:
           continue;
         case PT_OVF:
-          // OVF ends PSB+ (its status is dropped): flow resumes as after any overflow.
+          // OVF ends PSB+: its status events are reported first, then flow resumes as after
+          // any overflow.
+          this.finishPsbEvents(mark, fup);
           this.overflow();
           return true;
         case PT_END:
+          this.dropQueuedFrom(mark);
           this.finish();
           return false;
         case PT_ERROR:
+          this.dropQueuedFrom(mark);
           this.packetError();
           this.fail(this.peekErrCode, psbOff, Number.NaN, this.peekErrMsg, first);
           return false;
         default:
+          this.dropQueuedFrom(mark);
           this.fail('bad_context', psbOff, first ? Number.NaN : this.ip, flowErrorMessage('bad_context'), first);
           return false;
       }
       break;
     }
+    this.finishPsbEvents(mark, fup);
+    if (this.iflags && iflag >= 0 && iflag !== this.iflag) {
+      this.iflag = iflag;
+      this.enqueue(FlowEvent.IFLAGS, fup, iflag, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
+    }
     if (first) {
-      if (!Number.isNaN(cr3)) {
-        this.cr3 = cr3;
-        this.nr = nr;
-        this.sink.event(FlowEvent.PAGING, Number.NaN, cr3);
-      }
-      if (mode !== 0) {
-        this.bitness = mode as 16 | 32 | 64;
-        this.sink.event(FlowEvent.EXEC_MODE, Number.NaN, mode);
-      }
-      this.ctx = this.contextOf(this.cr3, this.nr, this.bitness);
       if (!Number.isNaN(fup)) {
         this.ip = fup;
         this.enabled = true;
-        this.sink.event(FlowEvent.ENABLED, fup, 0);
         this.go('SYNC_ENABLED');
       } else {
         this.go('SYNC_DISABLED');
       }
       return true;
     }
-    // A later PSB+: the execution mode must agree with the flow's.
-    const expect = this.pendingMode !== 0 ? this.pendingMode : this.bitness;
-    if (this.enabled && mode !== 0 && mode !== expect) {
-      this.fail('bad_status_update', psbOff, this.ip);
-      return false;
+    // A later PSB+ with a FUP while tracing is disabled: libipt wanted a TIP.PGE first.
+    if (!this.enabled && !Number.isNaN(fup)) {
+      this.peek = P_ERROR;
+      this.peekOff = this.peekErrOff = p.offset + this.base + p.size;
+      this.peekErrCode = 'no_enable';
+      this.peekErrMsg = flowErrorMessage('no_enable');
+      this.eventError = true;
+      return true;
     }
-    if (!this.enabled && !Number.isNaN(cr3) && cr3 !== this.cr3) this.setCr3(cr3, nr);
+    // A later PSB+ while tracing: its events wait for the flow to reach the FUP's IP, and the
+    // execution mode must agree with the flow's there (else libipt's bad_status_update, at its
+    // position after PSBEND).
+    if (this.enabled && !Number.isNaN(fup)) {
+      for (let k = mark; k < q.length; k++) {
+        const i = (q.head + k) % q.ip.length;
+        if (q.bind[i] === BIND_NOW && q.kind[i] !== FlowEvent.MNT) q.bind[i] = BIND_IP;
+      }
+      const expect = this.pendingMode !== 0 ? this.pendingMode : this.bitness;
+      this.statusErrorOff = mode !== 0 && mode !== expect ? p.offset + this.base + p.size : -1;
+      if (this.statusErrorOff >= 0) this.dropQueuedFrom(mark);
+      this.peek = P_BOUND;
+      this.peekOff = p.offset + this.base;
+      this.peekEnd = this.peekOff + p.size;
+      this.asyncFrom = fup;
+    }
     return true;
   }
 
-  private setCr3(cr3: number, nr: boolean): void {
-    this.cr3 = cr3;
-    this.nr = nr;
-    this.ctx = this.contextOf(cr3, nr, this.bitness);
-    this.sink.event(FlowEvent.PAGING, Number.NaN, cr3);
+  /** The status events of a PSB+ (queued from `mark` on) take the FUP's IP (NaN: none) and the time at its end. */
+  private finishPsbEvents(mark: number, fup: number): void {
+    const q = this.queue;
+    const time = this.clockNow();
+    const timed = this.clockHasTime() ? EV_HAS_TIME : 0;
+    for (let k = mark; k < q.length; k++) {
+      const i = (q.head + k) % q.ip.length;
+      q.ip[i] = fup;
+      q.time[i] = time;
+      q.flags[i] = q.flags[i]! | timed;
+    }
   }
 
-  private setMode(mode: number): void {
+  /** Drops the queued events from position `mark` on (a PSB+ that did not complete). */
+  private dropQueuedFrom(mark: number): void {
+    this.queue.length = Math.min(this.queue.length, mark);
+  }
+
+  /** Switches the execution mode (the block caches are per mode). */
+  private changeMode(mode: number): void {
     if (mode === this.bitness) return;
     this.bitness = mode as 16 | 32 | 64;
     this.ctx = this.contextOf(this.cr3, this.nr, this.bitness);
-    this.secIndex = -1;
-    this.secStart = this.secEnd = 0;
-    this.sink.event(FlowEvent.EXEC_MODE, Number.NaN, mode);
+    this.forgetSection();
+  }
+
+  /** A MODE.Exec bound to a branch target or enable at `ip`: libipt reports it every time. */
+  private execMode(mode: number, ip: number): void {
+    this.changeMode(mode);
+    this.emit(FlowEvent.EXEC_MODE, ip, mode, Number.NaN, 0);
   }
 
   /**
    * Reads packets up to the next one the flow consumes, applying the others; sets `peek`.
+   * Events are queued for their place in the flow.
    */
   private readAhead(): void {
     const pk = this.pk;
@@ -409,50 +647,83 @@ export class PtFlowDecoder {
           return;
         case PT_FUP:
           this.lastIp.update(p.ipc, p.lo, p.hi);
-          if (this.fupBound) {
-            this.fupBound = false;
+          if (this.fupWaiting !== 0) {
+            if (this.boundFup(this.lastIp.ip, p.offset + this.base, p.size)) return;
             continue;
           }
           this.asyncEvent(this.lastIp.ip, p.offset + this.base);
           return;
         case PT_PIP:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
-          if (this.enabled) {
-            this.pendingCr3 = p.cr3;
-            this.pendingNr = p.nr === 1;
-          } else {
-            this.setCr3(p.cr3, p.nr === 1);
-          }
+          this.enqueue(FlowEvent.PAGING, Number.NaN, p.cr3, Number.NaN, p.nr ? EV_NR : 0, this.enabled ? BIND_PIP : BIND_NOW, p.offset + this.base + p.size);
+          continue;
+        case PT_VMCS:
+          this.enqueue(FlowEvent.VMCS, Number.NaN, p.vmcs, Number.NaN, 0, this.enabled ? BIND_VMCS : BIND_NOW, p.offset + this.base + p.size);
           continue;
         case PT_MODE_EXEC:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
           this.pendingMode = modeBits(p.csl, p.csd);
+          this.pendingIflag = p.iflag;
           continue;
-        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
           this.timing(t, p);
+          continue;
+        case PT_CBR:
+          this.timing(t, p);
+          this.enqueue(FlowEvent.CBR, Number.NaN, p.ratio, Number.NaN, 0, BIND_NOW);
           continue;
         case PT_PSB:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
           if (!this.psbPlus(false)) return;
-          if (this.peek === P_OVF) return;
+          if (this.peek === P_OVF || this.peek === P_BOUND || this.peek === P_ERROR) return;
           continue;
         case PT_OVF:
           this.overflow();
           return;
         case PT_MODE_TSX:
-          this.fupBound = this.enabled;
-          this.sink.event(FlowEvent.TSX, Number.NaN, p.abrt ? 2 : p.intx ? 1 : 0);
+          // While tracing, MODE.TSX binds to the FUP after it; while disabled it stands alone.
+          this.eventPacket(FlowEvent.TSX, p.abrt ? 2 : p.intx ? 1 : 0, Number.NaN, this.enabled ? BIND_FUP : BIND_NOW);
           continue;
         case PT_EXSTOP:
-          if (p.ipFlag) this.fupBound = true;
-          this.sink.event(FlowEvent.EXSTOP, Number.NaN, 0);
+          this.eventPacket(FlowEvent.EXSTOP, 0, Number.NaN, p.ipFlag ? BIND_FUP : BIND_NOW);
+          continue;
+        case PT_MWAIT:
+          // MWAIT binds to the FUP of the EXSTOP that follows it.
+          this.eventPacket(FlowEvent.MWAIT, p.hints, p.ext, BIND_FUP);
           continue;
         case PT_PTW:
-          if (p.ipFlag) this.fupBound = true;
-          this.sink.event(FlowEvent.PTWRITE, Number.NaN, p.hi * TWO32 + p.lo);
+          // A PTW reports after its PTWRITE instruction; with IP its FUP says which.
+          this.eventPacket(FlowEvent.PTWRITE, p.lo, p.plc ? p.hi : 0, p.ipFlag ? BIND_FUP : this.enabled ? BIND_PTWRITE : BIND_NOW);
+          continue;
+        case PT_PWRE:
+          this.enqueue(FlowEvent.PWRE, Number.NaN, p.state | (p.subState << 4) | (p.hw << 8), Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_PWRX:
+          this.enqueue(FlowEvent.PWRX, Number.NaN, p.last | (p.deepest << 4) | (p.wake << 8), Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_MNT:
+          this.enqueue(FlowEvent.MNT, Number.NaN, p.lo, p.hi, 0, BIND_NOW);
           continue;
         case PT_STOP:
-          this.sink.event(FlowEvent.STOPPED, Number.NaN, 0);
+          if (this.enabled) {
+            // libipt: tracing is always disabled before it stops; a STOP while tracing is bad_context.
+            this.peek = P_ERROR;
+            this.peekOff = p.offset + this.base;
+            this.peekErrOff = this.peekOff + p.size;
+            this.peekErrCode = 'bad_context';
+            this.peekErrMsg = flowErrorMessage('bad_context');
+            this.eventError = true;
+            return;
+          }
+          this.enqueue(FlowEvent.STOPPED, Number.NaN, 0, Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_EVD:
+          if (p.evdType === 0) this.evdCr2 = p.hi * TWO32 + p.lo;
+          else if (p.evdType === 1) this.evdVmxq = p.hi * TWO32 + p.lo;
+          else if (p.evdType === 2) this.evdVmxr = p.hi * TWO32 + p.lo;
+          continue;
+        case PT_CFE:
+          this.cfe(p.cfeType, p.vector, p.ipFlag === 1);
           continue;
         case PT_END:
           this.peek = P_END;
@@ -462,10 +733,68 @@ export class PtFlowDecoder {
           this.packetError();
           return;
         default:
-          // PAD, VMCS, MNT, power and Event Trace packets.
+          // PAD, TRIG.
           continue;
       }
     }
+  }
+
+  /** An event packet: queued as bound (BIND_FUP waits for the next FUP, while tracing or not). */
+  private eventPacket(kind: number, value: number, extra: number, bind: number): void {
+    if (bind === BIND_FUP) this.fupWaiting++;
+    this.enqueue(kind, Number.NaN, value, extra, 0, bind);
+  }
+
+  /** Event Trace CFE: IP=1 binds to the FUP after it, IP=0 to the next FUP + TIP (SDM). */
+  private cfe(type: number, vector: number, ip: boolean): void {
+    const kind = cfeEventKind(type);
+    if (kind < 0) return;
+    let value = vector;
+    let extra = Number.NaN;
+    if (kind === FlowEvent.CFE_INTERRUPT) extra = this.evdCr2;
+    else if (kind === FlowEvent.VMEXIT) {
+      value = this.evdVmxr;
+      extra = this.evdVmxq;
+    }
+    this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
+    if (!this.enabled) {
+      this.enqueue(kind, Number.NaN, value, extra, 0, BIND_NOW);
+      return;
+    }
+    this.eventPacket(kind, value, extra, BIND_FUP);
+    if (ip && cfeIsAsync(type)) this.cfeAsync = true;
+    else if (!ip) this.cfeAsync = true;
+  }
+
+  /**
+   * A FUP that queued events wait for: they take its IP. While tracing, the walk stops there
+   * (P_BOUND; returns true), or, for a TSX abort or an asynchronous CFE, the FUP starts an
+   * asynchronous branch (the TIP after it). While disabled they are reported at once.
+   */
+  private boundFup(ip: number, offset: number, size: number): boolean {
+    const q = this.queue;
+    let abort = this.cfeAsync;
+    for (let k = q.length - this.fupWaiting; k < q.length; k++) {
+      const i = (q.head + k) % q.ip.length;
+      q.ip[i] = ip;
+      if (q.bind[i] === BIND_FUP) {
+        if (q.kind[i] === FlowEvent.TSX && q.value[i] === 2) abort = true;
+        q.bind[i] = this.enabled ? (q.kind[i] === FlowEvent.PTWRITE ? BIND_PTWRITE : BIND_IP) : BIND_NOW;
+      }
+    }
+    this.fupWaiting = 0;
+    this.cfeAsync = false;
+    if (!this.enabled) return false;
+    if (abort) {
+      this.asyncEvent(ip, offset);
+      return true;
+    }
+    if (q.bind[q.last] === BIND_PTWRITE) return false;
+    this.peek = P_BOUND;
+    this.peekOff = offset;
+    this.peekEnd = offset + size;
+    this.asyncFrom = ip;
+    return true;
   }
 
   /** After a FUP while tracing: the rest of the asynchronous event, up to its TIP or TIP.PGD. */
@@ -473,6 +802,8 @@ export class PtFlowDecoder {
     const pk = this.pk;
     const p = pk.packet;
     this.asyncCr3 = Number.NaN;
+    this.asyncVmcs = Number.NaN;
+    this.asyncMode = 0;
     for (;;) {
       const t = this.nextPacket();
       switch (t) {
@@ -490,13 +821,17 @@ export class PtFlowDecoder {
           this.asyncCr3 = p.cr3;
           this.asyncNr = p.nr === 1;
           continue;
+        case PT_VMCS:
+          this.asyncVmcs = p.vmcs;
+          continue;
         case PT_MODE_EXEC:
-          this.pendingMode = modeBits(p.csl, p.csd);
+          this.asyncMode = modeBits(p.csl, p.csd);
+          this.pendingIflag = p.iflag;
           continue;
         case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
           this.timing(t, p);
           continue;
-        case PT_PAD: case PT_VMCS: case PT_MNT:
+        case PT_PAD: case PT_MNT:
           continue;
         case PT_OVF:
           this.overflow();
@@ -511,7 +846,7 @@ export class PtFlowDecoder {
         default:
           // A FUP with no TIP to complete it: libipt reports the packet that broke the event.
           this.peek = P_ERROR;
-          this.peekOff = p.offset + this.base;
+          this.peekOff = this.peekErrOff = p.offset + this.base;
           this.peekErrCode = 'bad_context';
           this.peekErrMsg = flowErrorMessage('bad_context');
           this.eventError = true;
@@ -522,17 +857,20 @@ export class PtFlowDecoder {
 
   /**
    * An OVF: packets were lost. State is reset except timing; the flow resumes at the FUP that
-   * follows (only timing packets may come between) or stays disabled until a TIP.PGE.
+   * follows (only timing packets may come between) or stays disabled until a TIP.PGE. Events
+   * still waiting for an IP are dropped. APL11: a TIP.PGD right after the OVF is dropped too.
    */
   private overflow(): void {
     const pk = this.pk;
     const p = pk.packet;
-    this.tntCount = 0;
-    this.pendingCr3 = Number.NaN;
     this.pendingMode = 0;
-    this.fupBound = false;
+    // Events that wait for an IP or an instruction are dropped.
+    this.queue.keepOnly(BIND_NOW);
+    this.fupWaiting = 0;
+    this.cfeAsync = false;
     this.asyncFrom = Number.NaN;
     this.peekOff = p.offset + this.base;
+    const ovfEnd = this.peekOff + p.size;
     this.go('OVERFLOW');
     for (;;) {
       const t = this.nextPacket();
@@ -547,6 +885,21 @@ export class PtFlowDecoder {
           this.peek = P_OVF;
           this.peekOff = p.offset + this.base;
           this.peekIp = this.lastIp.ip;
+          return;
+        case PT_TIP_PGD:
+          // APL11 (and SKD010's look-ahead in libipt 2.0.5): a TIP.PGD right after the OVF is dropped.
+          if (this.errata.apl11 || this.errata.skd010) {
+            this.lastIp.update(p.ipc, p.lo, p.hi);
+            this.peek = P_OVF;
+            this.peekIp = Number.NaN;
+            return;
+          }
+          this.overflowError(ovfEnd);
+          return;
+        case PT_TIP: case PT_TNT_8: case PT_TNT_64:
+          // Flow packets while the overflow resolves with tracing disabled: libipt's bad_context
+          // (at its position after the OVF).
+          this.overflowError(ovfEnd);
           return;
         case PT_END:
           this.peek = P_OVF;
@@ -566,6 +919,25 @@ export class PtFlowDecoder {
     }
   }
 
+  /** The time an event read now carries (clock line: the timing helper's). */
+  private clockNow(): number {
+    return this.clock.time;
+  }
+
+  /** Whether that time is wall-clock time (a TSC was seen). */
+  private clockHasTime(): boolean {
+    return this.clock.hasTime;
+  }
+
+  /** An OVF that resolves in a way libipt rejects: bad_context at the packet, reported like an event. */
+  private overflowError(offset: number): void {
+    this.peek = P_ERROR;
+    this.peekErrOff = offset;
+    this.peekErrCode = 'bad_context';
+    this.peekErrMsg = flowErrorMessage('bad_context');
+    this.eventError = true;
+  }
+
   /** A timing packet (TSC, TMA, MTC, CYC, CBR). */
   private timing(type: number, p: PtPacket): void {
     const c = this.clock;
@@ -581,9 +953,13 @@ export class PtFlowDecoder {
   /** Applies a resolved OVF (peek P_OVF) and reads on. */
   private takeOverflow(): void {
     const resume = this.peekIp;
-    this.sink.event(FlowEvent.OVERFLOW, resume, 0);
+    this.queryIp = Number.NaN;
+    this.deliver(Number.NaN);
+    this.emit(FlowEvent.OVERFLOW, resume, 0, Number.NaN, 0);
+    this.speculative = false;
     if (Number.isNaN(resume)) {
       this.enabled = false;
+      this.resumeIp = Number.NaN;
       this.go('OVERFLOW_DISABLED');
     } else {
       this.enabled = true;
@@ -596,17 +972,16 @@ export class PtFlowDecoder {
   // Tracing disabled --------------------------------------------------------------------------
 
   private waitEnable(): void {
+    if (this.queue.length !== 0) this.deliver(Number.NaN);
     switch (this.peek) {
       case P_PGE: {
         const ip = this.peekIp;
-        if (this.pendingMode !== 0) {
-          this.setMode(this.pendingMode);
-          this.pendingMode = 0;
-        }
         this.ip = ip;
         this.enabled = true;
         this.go('ENABLE');
-        this.sink.event(FlowEvent.ENABLED, ip, 0);
+        // libipt's `resumed`: tracing goes on where it stopped.
+        this.emit(ip === this.resumeIp ? FlowEvent.RESUMED : FlowEvent.ENABLED, ip, 0, Number.NaN, 0);
+        this.takeMode(ip);
         this.readAhead();
         return;
       }
@@ -617,24 +992,40 @@ export class PtFlowDecoder {
         this.finish();
         return;
       case P_ERROR:
-        this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg);
+        this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg);
         return;
       default:
         this.fail('no_enable', this.peekOff, Number.NaN);
     }
   }
 
-  private disable(ip: number): void {
+  /** A MODE.Exec waiting for this TIP / TIP.PGE to `ip`: reported (and IFLAGS when asked for). */
+  private takeMode(ip: number): void {
+    if (this.pendingMode === 0) return;
+    this.execMode(this.pendingMode, ip);
+    this.pendingMode = 0;
+    this.takeIflag(ip);
+  }
+
+  private takeIflag(ip: number): void {
+    if (!this.iflags || this.pendingIflag === this.iflag) return;
+    this.iflag = this.pendingIflag;
+    this.emit(FlowEvent.IFLAGS, ip, this.iflag, Number.NaN, 0);
+  }
+
+  /** Tracing stops (TIP.PGD with IP `ip`, NaN when suppressed); flow would resume at `resume`. */
+  private disable(ip: number, resume: number): void {
     this.enabled = false;
+    this.resumeIp = resume;
     this.go('DISABLE');
-    this.sink.event(FlowEvent.DISABLED, ip, 0);
+    this.emit(FlowEvent.DISABLED, ip, 0, Number.NaN, 0);
   }
 
   // Tracing enabled: the walk ----------------------------------------------------------------
 
   /** Finds the section of `ip`; false (after reporting nomap) when there is none. */
   private enterSection(ip: number): boolean {
-    const i = this.image.find(this.cr3, ip);
+    const i = this.image.find(this.cr3, ip, this.vmcs);
     if (i < 0) {
       this.fail('nomap', this.peekOff, ip);
       return false;
@@ -643,49 +1034,109 @@ export class PtFlowDecoder {
     this.secIndex = i;
     this.secStart = s.start;
     this.secEnd = s.end;
-    this.secCr3 = this.cr3;
     this.cache = this.image.cache(i, this.bitness);
     return true;
   }
 
-  /** A TNT bit (1/0), or -1 when there is none (the caller reports why). */
-  private tntBit(): number {
-    if (this.tntCount === 0) {
-      if (this.peek !== P_TNT) return -1;
-      this.tntLo = this.peekLo;
-      this.tntHi = this.peekHi;
-      this.tntCount = this.peekBits;
-      this.readAhead();
-      if (this.broken) return -3;
-      if ((this.peek as number) === P_ERROR) return -2;
-    }
+  /**
+   * A TNT bit (1/0) for the branch before `next`, or -1 when there is none (the caller reports
+   * why), -2 after a packet error, -3 when the walk must stop.
+   */
+  private tntBit(at: number, next: number): number {
+    if (this.tntCount === 0) return this.tntBitSlow(at, next);
     const n = --this.tntCount;
     return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
+  }
+
+  /** tntBit taking a new TNT packet. */
+  private tntBitSlow(at: number, next: number): number {
+    if (this.peek !== P_TNT) return -1;
+    this.queryIp = at;
+    this.tntLo = this.peekLo;
+    this.tntHi = this.peekHi;
+    this.tntCount = this.peekBits;
+    // libipt's time for the bits of this packet is the time at the packet, before the
+    // packets after it.
+    if (this.tick) this.tickAt(next, this.clockNow());
+    this.readAhead();
+    if (this.broken) return -3;
+    if ((this.peek as number) === P_ERROR && !this.eventError) return -2;
+    const n = --this.tntCount;
+    return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
+  }
+
+  /**
+   * Before the run at `ip` with the TNT cache empty: queued events due here, and what `peek`
+   * says happens here. GO: walk the run; AGAIN: continue at this.ip; STOP: the walk stops.
+   */
+  private beforeRun(ip: number): number {
+    if (this.queue.length !== 0) {
+      this.deliver(ip);
+      if (this.broken) return STOP;
+    }
+    const peek = this.peek;
+    if ((peek === P_ASYNC || peek === P_BOUND) && ip === this.asyncFrom) {
+      this.ip = ip;
+      if (peek === P_ASYNC) {
+        this.takeAsync();
+        return STOP;
+      }
+      if (this.statusErrorOff >= 0) {
+        const off = this.statusErrorOff;
+        this.statusErrorOff = -1;
+        this.fail('bad_status_update', off, Number.isNaN(this.queryIp) ? ip : this.queryIp);
+        return STOP;
+      }
+      this.readAhead();
+      return AGAIN;
+    }
+    if (peek === P_OVF) {
+      this.takeOverflow();
+      return STOP;
+    }
+    if (peek === P_END && this.queue.length === 0) {
+      // libipt reports the end of the trace as soon as its TNT bits and events are used up.
+      this.emit(FlowEvent.END_OF_TRACE, ip, 0, Number.NaN, 0);
+      this.finish();
+      return STOP;
+    }
+    if (peek === P_ERROR && this.eventError) {
+      // libipt fetches the event after the instruction that took the last packet: the error names that one.
+      this.fail(this.peekErrCode, this.peekErrOff, Number.isNaN(this.queryIp) ? ip : this.queryIp, this.peekErrMsg);
+      return STOP;
+    }
+    if (peek === P_PGE && this.queue.length === 0) {
+      // An enable while tracing: libipt's bad_context when it takes the event.
+      this.fail('bad_context', this.peekOff, this.queryIp);
+      return STOP;
+    }
+    return GO;
   }
 
   private walk(): void {
     const sink = this.sink;
     const stats = this.stats;
+    const queue = this.queue;
     let ip = this.ip;
     for (;;) {
       // Events wait until the TNT bits before them are used up (libipt: pts_event_pending is
       // signalled only with an empty TNT cache).
       if (this.broken) return;
-      const peek = this.tntCount === 0 ? this.peek : 0;
-      if (peek === P_ASYNC && ip === this.asyncFrom) {
-        this.ip = ip;
-        this.takeAsync();
-        return;
+      let peek = 0;
+      if (this.tntCount === 0) {
+        peek = this.peek;
+        if (peek >= P_PGE && peek !== P_PGD || this.queue.length !== 0) {
+          // Rare: events to report, an event IP to stop at, an overflow, an error, the end.
+          const r = this.beforeRun(ip);
+          if (r === STOP) return;
+          if (r === AGAIN) {
+            ip = this.ip;
+            continue;
+          }
+          peek = this.peek;
+        }
       }
-      if (peek === P_OVF) {
-        this.takeOverflow();
-        return;
-      }
-      if (peek === P_ERROR && this.eventError) {
-        this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
-        return;
-      }
-      if (ip < this.secStart || ip >= this.secEnd || this.cr3 !== this.secCr3) {
+      if (ip < this.secStart || ip >= this.secEnd) {
         if (!this.enterSection(ip)) return;
       }
       const cache = this.cache!;
@@ -694,21 +1145,23 @@ export class PtFlowDecoder {
       let n = cache.runCount[off]!;
       if (n === 0) n = cache.fill(off);
       const last = cache.runLast[off]!;
-      if (peek === P_ASYNC && this.asyncFrom > ip && this.asyncFrom <= start + last) {
+      if ((peek === P_ASYNC || peek === P_BOUND) && this.asyncFrom > ip && this.asyncFrom <= start + last) {
         // The event's IP is inside this run: stop there if it is an instruction boundary.
         const stopAt = this.asyncFrom - start;
         let k = 0;
+        let prev = off;
         while (off < stopAt) {
+          prev = off;
           off += cache.length[off]!;
           k++;
         }
         if (off === stopAt) {
-          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.time);
+          this.queryIp = start + prev;
+          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
           stats.instructions += k;
           stats.ranges++;
-          this.ip = this.asyncFrom;
-          this.takeAsync();
-          return;
+          ip = this.asyncFrom;
+          continue;
         }
       }
       const cls = cache.cls[last]!;
@@ -717,7 +1170,7 @@ export class PtFlowDecoder {
       if (cls >= X86Class.INVALID) {
         // The run up to the undecodable instruction, then the error at it.
         if (n > 1) {
-          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.clock.time);
+          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
           stats.instructions += n - 1;
           stats.ranges++;
         }
@@ -726,17 +1179,24 @@ export class PtFlowDecoder {
         return;
       }
       const next = lastIp + len;
-      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.time);
+      if (n > 1 && queue.length !== 0 && this.headBind() === BIND_VMCS) {
+        const after = this.vmptrldIn(ip, n);
+        if (!Number.isNaN(after)) {
+          ip = after;
+          continue;
+        }
+      }
+      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
       stats.instructions += n;
       stats.ranges++;
       switch (cls) {
         case X86Class.COND_JUMP: {
           if (this.tntCount === 0 && this.peek === P_PGD && !Number.isNaN(this.peekIp)) {
-            this.disable(lastIp);
+            this.disable(this.peekIp, Number.NaN);
             this.readAhead();
             return;
           }
-          const bit = this.tntBit();
+          const bit = this.tntBit(lastIp, next);
           if (bit < 0) {
             if (bit === -3) return;
             if (bit === -2) this.fail(this.peekErrCode, this.peekOff, lastIp, this.peekErrMsg);
@@ -749,8 +1209,8 @@ export class PtFlowDecoder {
         case X86Class.JUMP:
         case X86Class.CALL: {
           const to = cache.target[last]!;
-          if (this.tntCount === 0 && this.peek === P_PGD && this.peekIp === to) {
-            this.disable(lastIp);
+          if (this.tntCount === 0 && this.peek === P_PGD && this.disablesAt(to)) {
+            this.disable(this.peekIp, to);
             this.readAhead();
             return;
           }
@@ -760,7 +1220,7 @@ export class PtFlowDecoder {
         }
         case X86Class.RETURN: {
           if (this.tntCount !== 0 || this.peek === P_TNT) {
-            const bit = this.tntBit();
+            const bit = this.tntBit(lastIp, next);
             if (bit === -3) return;
             if (bit === -2) {
               this.fail(this.peekErrCode, this.peekOff, lastIp, this.peekErrMsg);
@@ -778,69 +1238,112 @@ export class PtFlowDecoder {
             ip = to;
             break;
           }
-          if (!this.indirect(lastIp)) return;
+          if (!this.indirect(lastIp, next, Number.NaN)) return;
           ip = this.ip;
           break;
         }
         case X86Class.IND_JUMP:
         case X86Class.IND_CALL:
           if (cls === X86Class.IND_CALL) this.stack.push(next);
-          if (!this.indirect(lastIp)) return;
+          if (!this.indirect(lastIp, next, cls === X86Class.IND_CALL ? next : Number.NaN)) return;
           ip = this.ip;
           break;
         case X86Class.MOV_CR3:
-          if (!Number.isNaN(this.pendingCr3)) {
-            this.setCr3(this.pendingCr3, this.pendingNr);
-            this.pendingCr3 = Number.NaN;
-          }
+          if (queue.length !== 0) this.bindPaging(cls, next);
           if (this.peek === P_PGD && Number.isNaN(this.peekIp)) {
-            this.disable(Number.NaN);
+            this.disable(Number.NaN, next);
             this.readAhead();
             return;
           }
           ip = next;
           break;
+        case X86Class.PTWRITE:
+          if (queue.length !== 0) this.afterPtwrite(lastIp);
+          ip = next;
+          break;
         default:
           if (isFarClass(cls)) {
-            if (!this.indirect(lastIp)) return;
+            if (queue.length !== 0) this.bindPaging(cls, next);
+            const isCall = cls === X86Class.FAR_CALL || cls === X86Class.SYSCALL || cls === X86Class.INT || cls === X86Class.VM_EXIT;
+            if (!this.indirect(lastIp, next, isCall ? next : Number.NaN, true)) return;
             ip = this.ip;
             break;
           }
-          // OTHER (a run cut by length) and PTWRITE.
+          // OTHER (a run cut by length).
           ip = next;
       }
     }
   }
 
-  /** Takes the TIP (or TIP.PGD) of an indirect or far transfer at `at`; false when the walk stops. */
-  private indirect(at: number): boolean {
+  /**
+   * A TIP.PGD is next: does it disable tracing at a direct branch to `to`? Yes when its IP is
+   * `to`; with SKL014 also when its IP is suppressed and `to` is outside the address filter.
+   */
+  private disablesAt(to: number): boolean {
+    if (this.peekIp === to) return true;
+    return Number.isNaN(this.peekIp) && this.errata.skl014 && this.filter !== undefined && !addrFiltered(this.filter, to);
+  }
+
+  /**
+   * A VMCS waits for a VMPTRLD: if the run from `ip` (`n` instructions) has one before its last
+   * instruction, reports the run up to and including it, binds the VMCS there and returns the IP
+   * after it; NaN when there is none.
+   */
+  private vmptrldIn(ip: number, n: number): number {
+    const cache = this.cache!;
+    const bytes = this.image.sections[this.secIndex]!.bytes;
+    let off = ip - this.secStart;
+    for (let k = 1; k < n; k++) {
+      const len = cache.length[off]!;
+      if (isVmptrld(bytes, off, len)) {
+        const next = this.secStart + off + len;
+        this.sink.range(ip, next, k, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+        this.stats.instructions += k;
+        this.stats.ranges++;
+        this.bindPaging(X86Class.OTHER, next);
+        return next;
+      }
+      off += len;
+    }
+    return Number.NaN;
+  }
+
+  /**
+   * Takes the TIP (or TIP.PGD) of an indirect or far transfer at `at` (the next instruction at
+   * `next`; `resume`: where flow would resume if tracing stops here; `far`: a far transfer);
+   * false when the walk stops.
+   */
+  private indirect(at: number, next: number, resume: number, far = false): boolean {
     for (;;) {
       const peek = this.peek;
       if (peek === P_TIP) {
-        if (this.pendingMode !== 0) {
-          this.setMode(this.pendingMode);
-          this.pendingMode = 0;
-        }
         if (Number.isNaN(this.peekIp)) {
+          this.takeMode(Number.NaN);
           this.fail('noip', this.peekOff, at);
           return false;
         }
+        const time = this.clockNow();
+        this.queryIp = at;
         this.ip = this.peekIp;
+        this.takeMode(this.ip);
         this.readAhead();
         if (this.broken) return false;
+        if (this.tick) this.tickAt(next, time);
         if ((this.peek as number) === P_ERROR) {
           this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
           return false;
         }
         return true;
       }
-      if (this.tntCount === 0 && peek === P_PGD) {
-        this.disable(this.peekIp);
+      // An IP-less TIP.PGD binds to far transfers only (libipt); at a near one it is a mismatch.
+      if (this.tntCount === 0 && peek === P_PGD && (far || !Number.isNaN(this.peekIp))) {
+        this.disable(this.peekIp, resume);
         this.readAhead();
         return false;
       }
       if (this.tntCount === 0 && peek === P_TNT) {
         // libipt's indirect query takes a TNT into the empty cache and looks on for the TIP.
+        this.queryIp = at;
         this.tntLo = this.peekLo;
         this.tntHi = this.peekHi;
         this.tntCount = this.peekBits;
@@ -852,36 +1355,80 @@ export class PtFlowDecoder {
         }
         continue;
       }
+      if (this.tntCount === 0 && peek === P_PGE && this.queue.length === 0) {
+        this.fail('bad_context', this.peekOff, this.queryIp);
+        return false;
+      }
       this.failQuery(at);
       return false;
     }
   }
 
-  /** The flow reached the FUP of an asynchronous event: branch to the TIP's target or disable. */
+  /**
+   * The flow reached the FUP of an asynchronous event: events bound to that IP (a TSX abort, a
+   * CFE), then the branch to the TIP's target (libipt's order: the branch, VMCS, paging, mode)
+   * or the disable. SKD022: an asynchronous disable at VMLAUNCH/VMRESUME is a disable after it.
+   */
   private takeAsync(): void {
     const to = this.peekIp;
     const from = this.asyncFrom;
     this.asyncFrom = Number.NaN;
-    if (!Number.isNaN(this.asyncCr3)) {
-      this.setCr3(this.asyncCr3, this.asyncNr);
-      this.asyncCr3 = Number.NaN;
-    }
+    if (this.queue.length !== 0) this.deliver(from);
     if (this.asyncDisable) {
-      this.disable(from);
+      if (this.errata.skd022 && this.vmEntryAt(from)) return;
+      // A MODE.Exec from before the FUP binds to the TIP.PGD: libipt reports it first.
+      this.takeMode(to);
+      this.enabled = false;
+      this.resumeIp = from;
+      this.go('DISABLE');
+      this.emit(FlowEvent.DISABLED, from, 0, to, EV_ASYNC);
+      this.asyncEffects(to);
+      this.pendingMode = this.asyncMode !== 0 ? this.asyncMode : this.pendingMode;
       this.readAhead();
       return;
     }
-    this.sink.event(FlowEvent.INTERRUPT, from, 0);
-    if (this.pendingMode !== 0) {
-      this.setMode(this.pendingMode);
-      this.pendingMode = 0;
-    }
+    this.emit(FlowEvent.INTERRUPT, from, 0, to, 0);
+    this.asyncEffects(to);
+    if (this.asyncMode !== 0) this.pendingMode = this.asyncMode;
+    this.takeMode(to);
     if (Number.isNaN(to)) {
       this.fail('noip', this.peekOff, from);
       return;
     }
     this.ip = to;
     this.readAhead();
+  }
+
+  /** VMCS and PIP read between the FUP and the TIP: asynchronous events at `to`. */
+  private asyncEffects(to: number): void {
+    if (!Number.isNaN(this.asyncVmcs)) {
+      this.apply(FlowEvent.VMCS, this.asyncVmcs, 0);
+      this.emit(FlowEvent.VMCS, to, this.asyncVmcs, Number.NaN, EV_ASYNC);
+      this.asyncVmcs = Number.NaN;
+    }
+    if (!Number.isNaN(this.asyncCr3)) {
+      const flags = EV_ASYNC | (this.asyncNr ? EV_NR : 0);
+      this.apply(FlowEvent.PAGING, this.asyncCr3, flags);
+      this.emit(FlowEvent.PAGING, to, this.asyncCr3, Number.NaN, flags);
+      this.asyncCr3 = Number.NaN;
+    }
+  }
+
+  /** SKD022: the instruction at `ip` is a VM entry: it runs, then tracing is disabled (true). */
+  private vmEntryAt(ip: number): boolean {
+    if ((ip < this.secStart || ip >= this.secEnd) && !this.enterSection(ip)) return true;
+    const off = ip - this.secStart;
+    const cache = this.cache!;
+    if (cache.runCount[off] === 0) cache.fill(off);
+    if (cache.cls[off] !== X86Class.VM_ENTRY) return false;
+    const next = ip + cache.length[off]!;
+    this.sink.range(ip, next, 1, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+    this.stats.instructions++;
+    this.stats.ranges++;
+    this.disable(Number.NaN, Number.NaN);
+    this.asyncEffects(Number.NaN);
+    this.readAhead();
+    return true;
   }
 }
 

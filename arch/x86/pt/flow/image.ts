@@ -1,6 +1,6 @@
 // The memory a flow decoder walks: code sections (bytes at an address), each visible in one
 // address space (CR3) or in all of them (the kernel). Like libipt's image: sections selected by
-// the current CR3, a section may not be seen in another space. Also a CodeView (ctx = CR3).
+// the current CR3 (and VMCS), a section may not be seen in another space. Also a CodeView (ctx = CR3).
 
 import type { Addr } from '../../../common/address.js';
 import type { CodeView } from '../../../common/codeview.js';
@@ -13,6 +13,8 @@ export interface PtSection {
   readonly end: Addr;
   /** CR3 of the address space it belongs to; NaN = every address space. */
   readonly cr3: number;
+  /** VMCS base of the virtual machine it belongs to; NaN = any (libipt's pt_asid.vmcs). */
+  readonly vmcs: number;
   /** Name for messages (file name or image name). */
   readonly name: string;
   /** Classified code per execution mode (16/32/64), made on first use. */
@@ -22,21 +24,32 @@ export interface PtSection {
 export class PtImage implements CodeView {
   readonly sections: PtSection[] = [];
 
-  add(bytes: Uint8Array, start: Addr, cr3: number = Number.NaN, name = `section ${this.sections.length}`): void {
-    this.sections.push({ bytes, start, end: start + bytes.length, cr3, name, caches: [] });
+  add(bytes: Uint8Array, start: Addr, cr3: number = Number.NaN, name = `section ${this.sections.length}`, vmcs: number = Number.NaN): void {
+    this.sections.push({ bytes, start, end: start + bytes.length, cr3, vmcs, name, caches: [] });
   }
 
-  /** Index of the section holding `addr` in address space `cr3`, or -1. Sections of that space win over shared ones. */
-  find(cr3: number, addr: Addr): number {
-    let shared = -1;
+  /**
+   * Index of the section holding `addr` in address space (`cr3`, `vmcs`), or -1. A section's
+   * NaN CR3 or VMCS matches any; sections tied to the current CR3 / VMCS win over shared ones.
+   */
+  find(cr3: number, addr: Addr, vmcs: number = Number.NaN): number {
+    let best = -1;
+    let bestScore = -1;
     const s = this.sections;
     for (let i = 0; i < s.length; i++) {
       const x = s[i]!;
       if (addr < x.start || addr >= x.end) continue;
-      if (x.cr3 === cr3) return i;
-      if (shared < 0 && Number.isNaN(x.cr3)) shared = i;
+      const cr3Any = Number.isNaN(x.cr3);
+      const vmcsAny = Number.isNaN(x.vmcs);
+      if ((!cr3Any && x.cr3 !== cr3) || (!vmcsAny && x.vmcs !== vmcs)) continue;
+      const score = (cr3Any ? 0 : 2) + (vmcsAny ? 0 : 1);
+      if (score === 3) return i;
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+      }
     }
-    return shared;
+    return best;
   }
 
   /** The block cache of section `i` for `bitness`. */

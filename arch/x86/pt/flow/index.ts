@@ -9,3 +9,4 @@ export * from './sink.js';
 export * from './ptxed-text.js';
 export * from './time.js';
 export * from './event-text.js';
+export * from './errata.js';

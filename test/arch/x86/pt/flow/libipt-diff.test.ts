@@ -34,8 +34,8 @@ function split(text: string): Listing {
   for (const line of text.split('\n')) {
     if (line === '') continue;
     if (line.startsWith('[')) {
-      // `[offset, ip: error: message]`: compare offset and message.
-      const m = /^\[([0-9a-f]{16}), [0-9a-f]{16}: error: (.*)\]$/.exec(line);
+      // ptxed's `[offset, ip: error: message]` (hex without leading zeros): compare offset and message.
+      const m = /^\[([0-9a-f]+), [0-9a-f]+: (?:sync )?error: (.*)\]$/.exec(line);
       if (m) errors.push(`${m[1]} ${m[2]}`);
     } else ips.push(line);
   }
