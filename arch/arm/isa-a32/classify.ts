@@ -5,17 +5,9 @@
 // Encodings from the Arm ARM (DDI 0487, AArch32 A32 instruction set). Targets are relative to
 // the instruction address (the +8 PC offset included).
 
-import { A64Waypoint, WpSub, WpType } from '../isa-a64/classify.js';
+import { A64Waypoint, WpSub, WpType, setWaypoint } from '../isa-a64/classify.js';
 
-function set(w: A64Waypoint, type: number, sub: number, offset: number, cond: boolean, link: boolean, exchange = false): number {
-  w.type = type;
-  w.sub = sub;
-  w.offset = offset;
-  w.cond = cond;
-  w.link = link;
-  w.exchange = exchange;
-  return type;
-}
+const set = setWaypoint;
 
 /** Classifies the 32-bit A32 instruction `op` into `w`; returns w.type. */
 export function classifyA32(op: number, w: A64Waypoint): number {

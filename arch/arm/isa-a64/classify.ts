@@ -39,15 +39,18 @@ export interface A64ClassifyOptions {
 
 export const DEFAULT_A64_OPTIONS: A64ClassifyOptions = { wfxWaypoints: false, tstartWaypoint: true };
 
-function set(w: A64Waypoint, type: number, sub: number, offset: number, cond: boolean, link: boolean): number {
+/** Fills `w` (shared by the A64, A32 and T32 classifiers); returns `type`. */
+export function setWaypoint(w: A64Waypoint, type: number, sub: number, offset: number, cond: boolean, link: boolean, exchange = false): number {
   w.type = type;
   w.sub = sub;
   w.offset = offset;
   w.cond = cond;
   w.link = link;
-  w.exchange = false;
+  w.exchange = exchange;
   return type;
 }
+
+const set = setWaypoint;
 
 /** Classifies the 32-bit A64 instruction `op` into `w`; returns w.type. */
 export function classifyA64(op: number, w: A64Waypoint, opts: A64ClassifyOptions = DEFAULT_A64_OPTIONS): number {

@@ -12,7 +12,7 @@
 // (first halfword << 16) | second halfword, as it is fetched. A first halfword ≥ 0xE800
 // (bits[15:11] = 0b11101, 0b11110, 0b11111) starts a 32-bit instruction.
 
-import { A64Waypoint, WpSub, WpType, type A64ClassifyOptions } from '../isa-a64/classify.js';
+import { A64Waypoint, WpSub, WpType, type A64ClassifyOptions, setWaypoint } from '../isa-a64/classify.js';
 
 /** Bytes of the T32 instruction whose first halfword is `hw1`. */
 export function t32Size(hw1: number): number {
@@ -31,15 +31,7 @@ export function t32ItLength(op: number): number {
   return mask & 1 ? 4 : mask & 2 ? 3 : mask & 4 ? 2 : 1;
 }
 
-function set(w: A64Waypoint, type: number, sub: number, offset: number, cond: boolean, link: boolean, exchange = false): number {
-  w.type = type;
-  w.sub = sub;
-  w.offset = offset;
-  w.cond = cond;
-  w.link = link;
-  w.exchange = exchange;
-  return type;
-}
+const set = setWaypoint;
 
 const other = (w: A64Waypoint): number => set(w, WpType.OTHER, WpSub.NONE, 0, false, false);
 
