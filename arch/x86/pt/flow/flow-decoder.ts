@@ -18,8 +18,13 @@
 //   (VMCS first); MODE.Exec at every TIP / TIP.PGE it binds to; PSB+ content as status updates.
 //   The `cpu` option switches on the errata workarounds that act here (SKL014 with `filter`,
 //   SKD022, APL11/SKD010 after OVF); `tick` adds libipt's tick events at branches.
+// - Time (time.ts, libipt's pt_time): timing packets drive PtClock as they are read; ranges carry
+//   the time libipt's query decoder preserved at its last query (latch at each TNT / TIP taken,
+//   mark + latchMark for an event fetched once the TNT bits are used up); events carry the
+//   running time at their packet. Timing packets libipt rejects are errors where its query fails.
 // - An error is reported with the trace offset and IP; decoding stops, or with resyncOnError
-//   starts over at the next PSB after the error.
+//   starts over at the next PSB after the error. `offset` is libipt's decoder position (ptxed's
+//   --offset column).
 
 import { formatAddr } from '../../../common/address.js';
 import { X86Class, isFarClass } from '../../isa/classify.js';
@@ -60,6 +65,11 @@ const P_BOUND = 9;
 const GO = 0;
 const AGAIN = 1;
 const STOP = 2;
+
+/** fail(): an error in the flow; a failed sync; an error that ends decoding. */
+const FAIL_GO_ON = 0;
+const FAIL_SYNC = 1;
+const FAIL_END = 2;
 
 /** Queue binding for events that wait for their FUP (internal to the read-ahead). */
 const BIND_FUP = 7;
@@ -176,6 +186,8 @@ export class PtFlowDecoder {
   /** peek P_ERROR came from an event (reported at the next instruction, like events), at peekErrOff. */
   private eventError = false;
   private peekErrOff = 0;
+  /** While an event is reported: libipt's position after fetching it (-1: the usual rule). */
+  private eventOff = -1;
   /** The instruction whose query read ahead last (NaN: none since the last sync or event). */
   private queryIp = Number.NaN;
 
@@ -188,6 +200,8 @@ export class PtFlowDecoder {
   private done = false;
   /** Offset of the PSB of the last sync (-1: none yet). */
   private syncOff = -1;
+  /** Offset of the last sync error (ptxed's `sync`, from 0): no retry at or before it. */
+  private syncErrorOff = 0;
   /** An error was reported: the walk stops until the next sync. */
   private broken = false;
 
@@ -198,8 +212,9 @@ export class PtFlowDecoder {
   ) {
     this.resync = options.resyncOnError === true;
     this.contextOf = options.contextOf ?? (() => 0);
-    this.clock = new PtClock(options.time);
     this.errata = options.cpu ? (cpuErrata(options.cpu) ?? NO_ERRATA) : NO_ERRATA;
+    // libipt's time calibration takes the SKL168 workaround from the CPU's errata.
+    this.clock = new PtClock({ ...options.time, skl168: options.time?.skl168 === true || this.errata.skl168 });
     this.filter = hasAddrFilter(options.filter) ? options.filter : undefined;
     this.tick = options.tick === true;
     this.iflags = options.iflags === true;
@@ -207,12 +222,44 @@ export class PtFlowDecoder {
 
   /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
   get offset(): number {
+    if (this.eventOff >= 0) return this.eventOff;
+    if (this.tntCount > 0) return this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
+    // With the TNT cache empty libipt has fetched the next event, and read on past timing packets.
+    const q = this.queue;
+    const held = this.headBind();
+    if ((held === BIND_PIP || held === BIND_VMCS) && q.end[q.head]! > 0) return this.skipTiming(q.end[q.head]!);
+    const peek = this.peek;
+    if (peek === P_PGD || peek === P_ASYNC || peek === P_BOUND) return this.skipTiming(this.peekEnd);
     return this.peekOff;
+  }
+
+  /**
+   * The offset of the first packet from `off` on that libipt's read-ahead stops at: past PAD,
+   * CYC, MTC, TSC and TMA (for the --offset column only).
+   */
+  private skipTiming(off: number): number {
+    const b = this.trace;
+    let o = off;
+    while (o < b.length) {
+      const h = b[o]!;
+      if (h === 0x00) o++;
+      else if ((h & 3) === 3) {
+        // CYC: more bytes while the Exp bit (bit 2 of the header, bit 0 after) is set.
+        let x = h & 4;
+        o++;
+        while (x !== 0 && o < b.length) x = b[o++]! & 1;
+      } else if (h === 0x59) o += 2;
+      else if (h === 0x19) o += 8;
+      else if (h === 0x02 && b[o + 1] === 0x73) o += 7;
+      else break;
+    }
+    return Math.min(o, b.length);
   }
 
   /** Decodes a whole trace. */
   decode(trace: Uint8Array): void {
     this.trace = trace;
+    this.syncErrorOff = 0;
     this.startAt(0);
     while (!this.done) {
       if (this.state === 'unsynced') this.sync();
@@ -309,7 +356,10 @@ export class PtFlowDecoder {
     const at = Number.isNaN(q.ip[i]!) ? ip : q.ip[i]!;
     this.apply(kind, value, flags);
     this.lastEventTime = q.time[i]!;
+    const end = q.end[i]!;
+    if (end > 0) this.eventOff = this.skipTiming(end);
     this.sink.event(kind, at, value, q.extra[i]!, flags, q.time[i]!);
+    this.eventOff = -1;
     q.shift();
   }
 
@@ -359,11 +409,19 @@ export class PtFlowDecoder {
     return this.queue.length === 0 ? -1 : this.queue.bind[this.queue.head]!;
   }
 
+  /** Whether a TICK is due at `time` (it moved since the last event and no event holds it back). */
+  private tickDue(time: number): boolean {
+    if (time === this.lastEventTime) return false;
+    const held = this.headBind();
+    return held !== BIND_PTWRITE && held !== BIND_PIP && held !== BIND_VMCS;
+  }
+
   /** A TICK after the branch ending at `next`, when the time moved since the last event. */
   private tickAt(next: number, time: number): void {
-    if (time === this.lastEventTime) return;
-    const held = this.headBind();
-    if (held === BIND_PTWRITE || held === BIND_PIP || held === BIND_VMCS) return;
+    if (this.tickDue(time)) this.emitTick(next, time);
+  }
+
+  private emitTick(next: number, time: number): void {
     this.lastEventTime = time;
     this.sink.event(FlowEvent.TICK, next, 0, Number.NaN, this.clockHasTime() ? EV_HAS_TIME : 0, time);
   }
@@ -371,6 +429,8 @@ export class PtFlowDecoder {
   /** Finds the next PSB and reads its PSB+. */
   private sync(): void {
     this.resetFlow();
+    // libipt starts a fresh query decoder at each sync: time and calibration too.
+    this.clock.reset();
     this.broken = false;
     this.peek = 0;
     const pk = this.pk;
@@ -388,9 +448,11 @@ export class PtFlowDecoder {
     }
     this.syncOff = pk.packet.offset + this.base;
     if (!this.psbPlus(true)) return;
-    if (this.peek !== P_OVF) this.readAhead();
+    if (this.peek !== P_OVF && this.peek !== P_ERROR) this.readAhead();
     // libipt processes the first pending event inside its sync: an error there ends decoding.
-    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, true);
+    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, FAIL_END);
+    // So does an error in the read-ahead after the PSB+ (a bad packet, a timing packet it rejects).
+    else if ((this.peek as number) === P_ERROR) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, FAIL_SYNC);
   }
 
   private finish(): void {
@@ -398,16 +460,22 @@ export class PtFlowDecoder {
     if (this.state !== 'ended') this.go('END');
   }
 
-  /** Reports an error; stops, or resyncs at the next PSB after `offset`. */
-  private fail(code: string, offset: number, ip: number, message: string = flowErrorMessage(code), fatal = false): void {
+  /**
+   * Reports an error; stops, or resyncs at the next PSB after `offset`. FAIL_SYNC: the sync
+   * failed (ptxed's `sync error`); with resyncOnError ptxed tries the next PSB unless the error
+   * is not past the last sync error (it is stuck). FAIL_END: decoding ends.
+   */
+  private fail(code: string, offset: number, ip: number, message: string = flowErrorMessage(code), how = FAIL_GO_ON): void {
     this.stats.errors++;
     this.broken = true;
-    this.sink.error({ code, offset, ip, message });
+    const e = { code, offset, ip, message, sync: how === FAIL_SYNC };
+    this.sink.error(e);
     this.go('ERROR');
-    if (!this.resync || fatal) {
+    if (!this.resync || how === FAIL_END || (how === FAIL_SYNC && offset <= this.syncErrorOff)) {
       this.done = true;
       return;
     }
+    if (how === FAIL_SYNC) this.syncErrorOff = offset;
     // libipt searches the next PSB from its position, skipping the PSB it last synced at.
     const from = offset === this.syncOff ? offset + 16 : offset;
     this.startAt(Math.min(from, this.trace.length));
@@ -415,11 +483,14 @@ export class PtFlowDecoder {
 
   /** The error for a query that found `peek` instead of what it wanted. */
   private failQuery(ip: number): void {
-    if (this.peek === P_END) {
+    // The end of the trace, also inside a last packet cut short: libipt's query returns pte_eos,
+    // which ends decoding without an error.
+    if (this.peek === P_END || (this.peek === P_ERROR && this.peekErrCode === 'eos')) {
       this.finish();
       return;
     }
-    if (this.peek === P_ERROR) {
+    // An event's error waits for the TNT bits: with bits left the query itself does not match.
+    if (this.peek === P_ERROR && !(this.eventError && this.tntCount > 0)) {
       this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
       return;
     }
@@ -477,6 +548,7 @@ export class PtFlowDecoder {
     // libipt reports a bad PSB+ at the PSB; one met while syncing ends decoding.
     const psbOff = p.offset + this.base;
     this.lastIp.reset();
+    this.clock.psb();
     let fup = Number.NaN;
     let mode = 0;
     let iflag = -1;
@@ -486,6 +558,7 @@ export class PtFlowDecoder {
       const t = pk.next();
       switch (t) {
         case PT_PSBEND:
+          this.clock.psbEnd();
           break;
         case PT_FUP:
           this.lastIp.update(p.ipc, p.lo, p.hi);
@@ -506,7 +579,7 @@ export class PtFlowDecoder {
           this.enqueue(FlowEvent.TSX, Number.NaN, p.abrt ? 2 : p.intx ? 1 : 0, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
           continue;
         case PT_CBR:
-          this.timing(t, p);
+          if (!this.psbTiming(t, p, mark, psbOff, first)) return false;
           this.enqueue(FlowEvent.CBR, Number.NaN, p.ratio, Number.NaN, EV_STATUS_UPDATE, BIND_NOW);
           continue;
         case PT_MNT:
@@ -514,7 +587,7 @@ export class PtFlowDecoder {
           this.enqueue(FlowEvent.MNT, Number.NaN, p.lo, p.hi, 0, BIND_NOW);
           continue;
         case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
-          this.timing(t, p);
+          if (!this.psbTiming(t, p, mark, psbOff, first)) return false;
           continue;
         case PT_PAD:
           continue;
@@ -531,11 +604,11 @@ export class PtFlowDecoder {
         case PT_ERROR:
           this.dropQueuedFrom(mark);
           this.packetError();
-          this.fail(this.peekErrCode, psbOff, Number.NaN, this.peekErrMsg, first);
+          this.fail(this.peekErrCode, psbOff, Number.NaN, this.peekErrMsg, first ? FAIL_SYNC : FAIL_GO_ON);
           return false;
         default:
           this.dropQueuedFrom(mark);
-          this.fail('bad_context', psbOff, first ? Number.NaN : this.ip, flowErrorMessage('bad_context'), first);
+          this.fail('bad_context', psbOff, first ? Number.NaN : this.ip, flowErrorMessage('bad_context'), first ? FAIL_SYNC : FAIL_GO_ON);
           return false;
       }
       break;
@@ -583,6 +656,19 @@ export class PtFlowDecoder {
     return true;
   }
 
+  /**
+   * A timing packet in PSB+; false after its error: libipt's PSB+ fails at the PSB, a sync
+   * error on the first sync, later the error of the query whose read-ahead met the PSB.
+   */
+  private psbTiming(type: number, p: PtPacket, mark: number, psbOff: number, first: boolean): boolean {
+    const code = this.timing(type, p);
+    if (code === '') return true;
+    this.dropQueuedFrom(mark);
+    if (first) this.fail(code, psbOff, Number.NaN, flowErrorMessage(code), FAIL_SYNC);
+    else this.timingError(code, psbOff, false);
+    return false;
+  }
+
   /** The status events of a PSB+ (queued from `mark` on) take the FUP's IP (NaN: none) and the time at its end. */
   private finishPsbEvents(mark: number, fup: number): void {
     const q = this.queue;
@@ -617,9 +703,21 @@ export class PtFlowDecoder {
 
   /**
    * Reads packets up to the next one the flow consumes, applying the others; sets `peek`.
-   * Events are queued for their place in the flow.
+   * Events are queued for their place in the flow. Called right after the flow took the
+   * packet in `peek`: libipt's query preserves the time there (latch). The event packet it
+   * stops at, or the last one on the way, libipt fetches (and latches at) once the TNT bits
+   * are used up (mark; latchMark when they are already).
    */
   private readAhead(): void {
+    const c = this.clock;
+    c.latch();
+    this.readPackets();
+    const peek = this.peek;
+    if (peek === P_ASYNC || peek === P_PGE || peek === P_PGD || peek === P_OVF) c.mark();
+    if (this.tntCount === 0) c.latchMark();
+  }
+
+  private readPackets(): void {
     const pk = this.pk;
     const p = pk.packet;
     this.aheadEventOff = -1;
@@ -656,6 +754,7 @@ export class PtFlowDecoder {
         case PT_PIP:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
           this.enqueue(FlowEvent.PAGING, Number.NaN, p.cr3, Number.NaN, p.nr ? EV_NR : 0, this.enabled ? BIND_PIP : BIND_NOW, p.offset + this.base + p.size);
+          this.clock.mark();
           continue;
         case PT_VMCS:
           this.enqueue(FlowEvent.VMCS, Number.NaN, p.vmcs, Number.NaN, 0, this.enabled ? BIND_VMCS : BIND_NOW, p.offset + this.base + p.size);
@@ -665,18 +764,34 @@ export class PtFlowDecoder {
           this.pendingMode = modeBits(p.csl, p.csd);
           this.pendingIflag = p.iflag;
           continue;
-        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
-          this.timing(t, p);
-          continue;
-        case PT_CBR:
-          this.timing(t, p);
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: {
+          // libipt's read-ahead stops at the packet with the error (its query fails).
+          const code = this.timing(t, p);
+          if (code === '') continue;
+          this.timingError(code, p.offset + this.base, false);
+          return;
+        }
+        case PT_CBR: {
+          // CBR is an event for libipt: a bad one fails when it is fetched, at the packet.
+          const code = this.timing(t, p);
+          if (code !== '') {
+            this.timingError(code, p.offset + this.base, true);
+            return;
+          }
           this.enqueue(FlowEvent.CBR, Number.NaN, p.ratio, Number.NaN, 0, BIND_NOW);
+          this.clock.mark();
           continue;
-        case PT_PSB:
-          if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
+        }
+        case PT_PSB: {
+          const firstEvent = this.aheadEventOff < 0;
+          if (firstEvent) this.aheadEventOff = p.offset + this.base;
           if (!this.psbPlus(false)) return;
+          // libipt reads PSB+ as one: it stands at the PSBEND.
+          if (firstEvent) this.aheadEventOff = p.offset + this.base;
+          this.clock.mark();
           if (this.peek === P_OVF || this.peek === P_BOUND || this.peek === P_ERROR) return;
           continue;
+        }
         case PT_OVF:
           this.overflow();
           return;
@@ -828,9 +943,12 @@ export class PtFlowDecoder {
           this.asyncMode = modeBits(p.csl, p.csd);
           this.pendingIflag = p.iflag;
           continue;
-        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
-          this.timing(t, p);
-          continue;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR: {
+          const code = this.timing(t, p);
+          if (code === '') continue;
+          this.timingError(code, p.offset + this.base, false);
+          return;
+        }
         case PT_PAD: case PT_MNT:
           continue;
         case PT_OVF:
@@ -869,15 +987,20 @@ export class PtFlowDecoder {
     this.fupWaiting = 0;
     this.cfeAsync = false;
     this.asyncFrom = Number.NaN;
+    this.clock.overflow();
     this.peekOff = p.offset + this.base;
     const ovfEnd = this.peekOff + p.size;
     this.go('OVERFLOW');
     for (;;) {
       const t = this.nextPacket();
       switch (t) {
-        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR:
-          this.timing(t, p);
-          continue;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR: {
+          // libipt applies these when it fetches the OVF event: that fetch fails.
+          const code = this.timing(t, p);
+          if (code === '') continue;
+          this.timingError(code, p.offset + this.base, true);
+          return;
+        }
         case PT_PAD:
           continue;
         case PT_FUP:
@@ -938,16 +1061,28 @@ export class PtFlowDecoder {
     this.eventError = true;
   }
 
-  /** A timing packet (TSC, TMA, MTC, CYC, CBR). */
-  private timing(type: number, p: PtPacket): void {
+  /** A timing packet (TSC, TMA, MTC, CYC, CBR): '' or libipt's error for it. */
+  private timing(type: number, p: PtPacket): string {
     const c = this.clock;
     switch (type) {
-      case PT_TSC: c.tsc(p.lo, p.hi); break;
-      case PT_TMA: c.tma(p.ctc, p.fc); break;
-      case PT_MTC: c.mtc(p.ctc); break;
-      case PT_CYC: c.cyc(p.lo, p.hi); break;
-      default: c.cbr(p.ratio);
+      case PT_TSC: return c.tsc(p.lo, p.hi);
+      case PT_TMA: return c.tma(p.ctc, p.fc);
+      case PT_MTC: return c.mtc(p.ctc);
+      case PT_CYC: return c.cyc(p.lo, p.hi);
+      default: return c.cbr(p.ratio);
     }
+  }
+
+  /**
+   * A timing packet libipt rejects, at `offset`: the read-ahead stops there like at a packet
+   * error, or (`event`, a CBR) like at an event whose fetch fails.
+   */
+  private timingError(code: string, offset: number, event: boolean): void {
+    this.peek = P_ERROR;
+    this.peekOff = this.peekErrOff = offset;
+    this.peekErrCode = code;
+    this.peekErrMsg = flowErrorMessage(code);
+    this.eventError = event;
   }
 
   /** Applies a resolved OVF (peek P_OVF) and reads on. */
@@ -979,9 +1114,14 @@ export class PtFlowDecoder {
         this.ip = ip;
         this.enabled = true;
         this.go('ENABLE');
-        // libipt's `resumed`: tracing goes on where it stopped.
+        // libipt's `resumed`: tracing goes on where it stopped. It takes the TIP.PGE with the
+        // last event bound to it (the MODE.Exec, when there is one).
+        const end = this.skipTiming(this.peekEnd);
+        this.eventOff = this.pendingMode !== 0 ? this.peekOff : end;
         this.emit(ip === this.resumeIp ? FlowEvent.RESUMED : FlowEvent.ENABLED, ip, 0, Number.NaN, 0);
+        this.eventOff = end;
         this.takeMode(ip);
+        this.eventOff = -1;
         this.readAhead();
         return;
       }
@@ -1045,6 +1185,8 @@ export class PtFlowDecoder {
   private tntBit(at: number, next: number): number {
     if (this.tntCount === 0) return this.tntBitSlow(at, next);
     const n = --this.tntCount;
+    // The last bit: libipt now fetches the event read after the TNT packet.
+    if (n === 0) this.clock.latchMark();
     return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
   }
 
@@ -1056,12 +1198,17 @@ export class PtFlowDecoder {
     this.tntHi = this.peekHi;
     this.tntCount = this.peekBits;
     // libipt's time for the bits of this packet is the time at the packet, before the
-    // packets after it.
-    if (this.tick) this.tickAt(next, this.clockNow());
+    // packets after it; its tick comes after the query, which a read-ahead error fails.
+    const tick = this.tick && this.tickDue(this.clockNow());
+    const time = this.clockNow();
     this.readAhead();
     if (this.broken) return -3;
-    if ((this.peek as number) === P_ERROR && !this.eventError) return -2;
+    // libipt's query reads ahead after the TNT and keeps a truncated last packet (pte_eos) for
+    // the next query: these bits are still used.
+    if ((this.peek as number) === P_ERROR && !this.eventError && this.peekErrCode !== 'eos') return -2;
+    if (tick) this.emitTick(next, time);
     const n = --this.tntCount;
+    if (n === 0) this.clock.latchMark();
     return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
   }
 
@@ -1157,7 +1304,7 @@ export class PtFlowDecoder {
         }
         if (off === stopAt) {
           this.queryIp = start + prev;
-          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+          sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
           stats.instructions += k;
           stats.ranges++;
           ip = this.asyncFrom;
@@ -1170,7 +1317,7 @@ export class PtFlowDecoder {
       if (cls >= X86Class.INVALID) {
         // The run up to the undecodable instruction, then the error at it.
         if (n > 1) {
-          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+          sink.range(ip, lastIp, n - 1, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
           stats.instructions += n - 1;
           stats.ranges++;
         }
@@ -1186,7 +1333,7 @@ export class PtFlowDecoder {
           continue;
         }
       }
-      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+      sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
       stats.instructions += n;
       stats.ranges++;
       switch (cls) {
@@ -1297,7 +1444,7 @@ export class PtFlowDecoder {
       const len = cache.length[off]!;
       if (isVmptrld(bytes, off, len)) {
         const next = this.secStart + off + len;
-        this.sink.range(ip, next, k, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+        this.sink.range(ip, next, k, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
         this.stats.instructions += k;
         this.stats.ranges++;
         this.bindPaging(X86Class.OTHER, next);
@@ -1328,11 +1475,11 @@ export class PtFlowDecoder {
         this.takeMode(this.ip);
         this.readAhead();
         if (this.broken) return false;
-        if (this.tick) this.tickAt(next, time);
-        if ((this.peek as number) === P_ERROR) {
+        if ((this.peek as number) === P_ERROR && this.peekErrCode !== 'eos') {
           this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
           return false;
         }
+        if (this.tick) this.tickAt(next, time);
         return true;
       }
       // An IP-less TIP.PGD binds to far transfers only (libipt); at a near one it is a mismatch.
@@ -1349,7 +1496,7 @@ export class PtFlowDecoder {
         this.tntCount = this.peekBits;
         this.readAhead();
         if (this.broken) return false;
-        if ((this.peek as number) === P_ERROR) {
+        if ((this.peek as number) === P_ERROR && this.peekErrCode !== 'eos') {
           this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
           return false;
         }
@@ -1422,7 +1569,7 @@ export class PtFlowDecoder {
     if (cache.runCount[off] === 0) cache.fill(off);
     if (cache.cls[off] !== X86Class.VM_ENTRY) return false;
     const next = ip + cache.length[off]!;
-    this.sink.range(ip, next, 1, this.ctx, this.secIndex, this.bitness, this.clock.time, this.speculative);
+    this.sink.range(ip, next, 1, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
     this.stats.instructions++;
     this.stats.ranges++;
     this.disable(Number.NaN, Number.NaN);

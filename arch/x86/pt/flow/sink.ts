@@ -84,7 +84,9 @@ export interface FlowSink {
   /**
    * `count` instructions run straight from `start` (in section `section` of the decoder's image,
    * mode `bitness`); the last one ends at `end`. `ctx` is the context id the decoder was given
-   * for the current CR3 and mode; `time` the last TSC (0 before any). `speculative`: inside a
+   * for the current CR3 and mode; `time` the time libipt's query decoder preserved at its last
+   * query (pt_insn_time() for every instruction of the run but the last, whose own query reads
+   * on: it has the decoder's `clock.queryTime` at the next report). `speculative`: inside a
    * TSX transaction (ptxed prints `? ` before these instructions); undefined = false.
    */
   range(start: number, end: number, count: number, ctx: number, section: number, bitness: number, time: number, speculative?: boolean): void;
@@ -94,8 +96,8 @@ export interface FlowSink {
    * The extra arguments may be left out by implementers that do not need them.
    */
   event(kind: number, ip: number, value: number, extra?: number, flags?: number, time?: number): void;
-  /** A decode error; `ip` is NaN when there is none. */
-  error(e: DecodeError & { ip: number }): void;
+  /** A decode error; `ip` is NaN when there is none; `sync`: it came from synchronising (ptxed's `sync error`). */
+  error(e: DecodeError & { ip: number; sync?: boolean }): void;
 }
 
 /** Names of FlowEvent kinds, index = kind. */
