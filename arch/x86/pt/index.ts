@@ -8,7 +8,6 @@ export * from './text.js';
 export * from './run.js';
 export * from './stats.js';
 export * from './ptdump.js';
-export * from './ptdump-time.js';
 export * from './trace-unit.js';
 export * from './trace-config.js';
 export * from './trace-clock.js';

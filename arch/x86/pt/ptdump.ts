@@ -19,7 +19,8 @@ import {
   PT_TSC, PT_VMCS,
 } from './opcodes.js';
 import { WAKE_HW, WAKE_INTERRUPT, WAKE_STORE, type PtPacket } from './packet.js';
-import { FCR_SHIFT, PtTime, PtTimeCal, type PtTimeConfig, type TimeStatus } from './ptdump-time.js';
+import { PtClock, type PtTimeConfig } from './flow/time.js';
+import { FCR_SHIFT, lt64, sub64, u64Hi } from './flow/time-cal.js';
 import { hex64, hex64Padded } from './text.js';
 
 export interface PtDumpOptions {
@@ -71,15 +72,8 @@ function cut(s: string, field: number): string {
   return s.length < field ? s : s.slice(0, field - 1);
 }
 
-const MASK64 = (1n << 64n) - 1n;
-
-function big(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
-function hexBig(v: bigint, pad = 0): string {
-  return v.toString(16).padStart(pad, '0');
-}
+const TWO32 = 4294967296;
+const FCR_ONE = 2 ** FCR_SHIFT;
 
 /** The payload text of an IP packet: compressed bytes shown, the rest as '?'. */
 function ipPayload(p: PtPacket): string {
@@ -127,11 +121,13 @@ function joinFlags(...flags: Array<string | false>): string {
  */
 export class PtDumpListing {
   private readonly lastIp = new PtLastIp();
-  private time: PtTime;
-  private tcal: PtTimeCal;
+  /** libipt's pt_time, updated at every timing packet; its `cal` is pt_time_cal (not with --no-tcal). */
+  private readonly clock: PtClock;
   private readonly trackTime: boolean;
-  private lastTsc = 0n;
-  private lastFcr = 0n;
+  /** The TSC and fcr last shown, for --time-delta. */
+  private lastTscHi = 0;
+  private lastTscLo = 0;
+  private lastFcr = 0;
   private inHeader = false;
 
   // The line being built.
@@ -144,8 +140,7 @@ export class PtDumpListing {
   private skipTcal = false;
 
   constructor(private readonly o: PtDumpOptions, private readonly write: (line: string) => void) {
-    this.time = new PtTime(o.timing);
-    this.tcal = new PtTimeCal(o.timing);
+    this.clock = new PtClock(o.timing);
     this.trackTime = o.time || o.tcal;
   }
 
@@ -157,10 +152,9 @@ export class PtDumpListing {
 
   private resetTracking(): void {
     this.lastIp.reset();
-    this.time = new PtTime(this.o.timing);
-    this.tcal = new PtTimeCal(this.o.timing);
-    this.lastTsc = 0n;
-    this.lastFcr = 0n;
+    this.clock.reset();
+    this.lastTscHi = this.lastTscLo = 0;
+    this.lastFcr = 0;
     this.inHeader = false;
   }
 
@@ -168,8 +162,9 @@ export class PtDumpListing {
     this.write(message === undefined ? `[${offset.toString(16)}: ${what}]` : `[${offset.toString(16)}: ${what}: ${message}]`);
   }
 
-  private diagStatus(offset: number, what: string, status: TimeStatus): void {
-    if (status !== 0) this.diag(offset, what, libiptMessage(status));
+  /** A timing status: '' or the libipt error name. */
+  private diagStatus(offset: number, what: string, status: string): void {
+    if (status !== '') this.diag(offset, what, libiptMessage(status));
   }
 
   /** One decoded packet; `bytes` are its raw bytes (for --raw). */
@@ -189,7 +184,7 @@ export class PtDumpListing {
         this.skip = o.noPad;
         break;
       case PT_PSB:
-        if (this.trackTime) this.diagStatus(offset, 'error calibrating time', this.tcal.psb());
+        if (this.trackTime) this.clock.cal.psb();
         // The last IP starts over at every PSB, in the decoder and in this listing alike.
         this.lastIp.reset();
         this.inHeader = true;
@@ -198,7 +193,7 @@ export class PtDumpListing {
         this.inHeader = false;
         break;
       case PT_OVF:
-        if (this.trackTime) this.diagStatus(offset, 'error calibrating time', this.tcal.ovf());
+        if (this.trackTime) this.clock.cal.ovf();
         break;
       case PT_FUP:
       case PT_TIP:
@@ -238,7 +233,7 @@ export class PtDumpListing {
         break;
       case PT_TSC:
         this.payload = hex64(p.lo, p.hi);
-        if (this.trackTime) this.trackTsc(offset, big(p.lo, p.hi));
+        if (this.trackTime) this.trackTsc(offset, p.lo, p.hi);
         this.skip = o.noTiming;
         break;
       case PT_CBR:
@@ -258,7 +253,7 @@ export class PtDumpListing {
         break;
       case PT_CYC:
         this.payload = hex64(p.lo, p.hi);
-        if (this.trackTime && !o.noCyc) this.trackCyc(offset, big(p.lo, p.hi));
+        if (this.trackTime && !o.noCyc) this.trackCyc(offset, p.lo, p.hi);
         this.skip = o.noTiming || o.noCyc;
         break;
       case PT_MNT:
@@ -330,50 +325,57 @@ export class PtDumpListing {
 
   // Timing, as ptdump's track_* functions: update calibration and time, then show them.
 
-  private trackTsc(offset: number, tsc: bigint): void {
+  private trackTsc(offset: number, lo: number, hi: number): void {
     if (!this.o.noTcal) {
-      const st = this.inHeader ? this.tcal.tscHeader(tsc) : this.tcal.tscUpdate(tsc);
-      this.diagStatus(offset, 'error calibrating time', st);
+      if (this.inHeader) this.diagStatus(offset, 'error calibrating time', this.clock.cal.tscHeader(hi, lo));
+      else this.clock.cal.tscUpdate(hi, lo);
     }
-    this.diagStatus(offset, 'error updating time', this.time.tscPacket(tsc));
+    this.diagStatus(offset, 'error updating time', this.clock.tscTime(lo, hi));
     this.showTime(offset);
   }
 
   private trackCbr(offset: number, ratio: number): void {
     if (!this.o.noTcal) {
-      const st = this.inHeader ? this.tcal.cbrHeader(ratio) : this.tcal.cbrUpdate(ratio);
+      const cal = this.clock.cal;
+      const st = this.inHeader ? cal.cbrHeader(ratio) : cal.cbrUpdate(ratio);
       this.diagStatus(offset, 'error calibrating time', st);
     }
-    this.diagStatus(offset, 'error updating time', this.time.cbrPacket(ratio));
+    this.diagStatus(offset, 'error updating time', this.clock.cbrTime(ratio));
     // CBR does not move the time.
     this.skipTime = true;
     this.showTime(offset);
   }
 
   private trackTma(offset: number, ctc: number, fc: number): void {
-    this.diagStatus(offset, 'error updating time', this.time.tmaPacket(ctc, fc));
+    this.diagStatus(offset, 'error updating time', this.clock.tma(ctc, fc));
     // TMA does not change the calibration.
     this.skipTcal = true;
     this.showTime(offset);
   }
 
   private trackMtc(offset: number, ctc: number): void {
-    if (!this.o.noTcal) this.diagStatus(offset, 'error calibrating time', this.tcal.mtcPacket(ctc));
-    this.diagStatus(offset, 'error updating time', this.time.mtcPacket(ctc));
+    if (!this.o.noTcal) this.diagStatus(offset, 'error calibrating time', this.clock.cal.mtc(ctc));
+    this.diagStatus(offset, 'error updating time', this.clock.mtcTime(ctc));
     this.showTime(offset);
   }
 
-  private trackCyc(offset: number, cyc: bigint): void {
-    let fcr = 0n;
+  private trackCyc(offset: number, lo: number, hi: number): void {
+    // The ratio before this CYC counts; 0 (with --no-tcal, or uncalibrated) loses the CYC.
+    let fcrHi = 0;
+    let fcrLo = 0;
     if (!this.o.noTcal) {
-      const q = this.tcal.query();
-      if (q === undefined) this.diag(offset, 'calibration error', libiptMessage('no_time'));
-      else fcr = q;
-      this.diagStatus(offset, 'error calibrating time', this.tcal.cycPacket(cyc));
+      const cal = this.clock.cal;
+      if (!cal.calibrated) {
+        this.diag(offset, 'calibration error', libiptMessage('no_time'));
+      } else {
+        fcrHi = cal.fcrHi;
+        fcrLo = cal.fcrLo;
+      }
+      cal.cyc(hi, lo);
     }
-    const st = this.time.cycPacket(cyc, fcr);
-    if (st !== 0) this.diagStatus(offset, 'error updating time', st);
-    else if (fcr === 0n) this.diag(offset, 'error updating time: no calibration');
+    const st = this.clock.cycTime(lo, hi, fcrHi, fcrLo);
+    if (st !== '') this.diagStatus(offset, 'error updating time', st);
+    else if (fcrHi === 0 && fcrLo === 0) this.diag(offset, 'error updating time: no calibration');
     this.skipTcal = true;
     this.showTime(offset);
   }
@@ -385,34 +387,44 @@ export class PtDumpListing {
 
   private showTsc(offset: number): void {
     this.trackId = 'tsc';
-    const [tsc, st] = this.time.query();
-    if (st === 'no_time' && !this.o.noWallClock) {
-      this.diag(offset, 'error printing time', libiptMessage(st));
+    const c = this.clock;
+    if (!c.hasTime && !this.o.noWallClock) {
+      this.diag(offset, 'error printing time', libiptMessage('no_time'));
       this.track = '<unavailable>';
       return;
     }
+    const hi = c.timeHi;
+    const lo = c.timeLo;
     if (this.o.timeDelta) {
-      const old = this.lastTsc;
-      this.track = old <= tsc ? '+' + hexBig(tsc - old) : '-' + hexBig(old - tsc);
-      this.lastTsc = tsc;
+      const oldHi = this.lastTscHi;
+      const oldLo = this.lastTscLo;
+      if (lt64(hi, lo, oldHi, oldLo)) {
+        const d = sub64(oldHi, oldLo, hi, lo);
+        this.track = '-' + hex64(d, u64Hi);
+      } else {
+        const d = sub64(hi, lo, oldHi, oldLo);
+        this.track = '+' + hex64(d, u64Hi);
+      }
+      this.lastTscHi = hi;
+      this.lastTscLo = lo;
     } else {
-      this.track = hexBig(tsc & MASK64, 16);
+      this.track = hex64Padded(lo, hi);
     }
   }
 
   private showTcal(offset: number): void {
     this.trackId = 'fcr';
-    const fcr = this.tcal.query();
-    if (fcr === undefined) {
+    const cal = this.clock.cal;
+    if (!cal.calibrated) {
       this.track = '<unavailable>';
       this.diag(offset, 'error printing time', libiptMessage('no_time'));
       return;
     }
-    const scale = Number(1n << FCR_SHIFT);
-    const now = Number(fcr) / scale;
+    // As ptdump: the 64-bit ratio as a double (one rounding), in units of 1.0.
+    const fcr = cal.fcrHi * TWO32 + cal.fcrLo;
+    const now = fcr / FCR_ONE;
     if (this.o.timeDelta) {
-      const old = Number(this.lastFcr) / scale;
-      const d = now - old;
+      const d = now - this.lastFcr / FCR_ONE;
       this.track = (d >= 0 ? '+' : '') + d.toFixed(3);
       this.lastFcr = fcr;
     } else {

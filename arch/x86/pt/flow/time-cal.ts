@@ -296,6 +296,17 @@ export class PtTimeCal {
     return '';
   }
 
+  /**
+   * An OVF, as ptdump sees it (libipt's pt_tcal_update_ovf): the cycles and the TSC and MTC
+   * they count from are lost, the ratio stays. (The decoders reset() instead.)
+   */
+  ovf(): void {
+    this.tscHi = this.tscLo = 0;
+    this.cycTscHi = this.cycTscLo = 0;
+    this.cycMtcHi = this.cycMtcLo = 0;
+    this.haveMtc = false;
+  }
+
   cyc(hi: number, lo: number): void {
     if (hi === 0) {
       const m = this.cycMtcLo + lo;

@@ -187,6 +187,15 @@ export class PtClock {
   tsc(lo: number, hi: number): string {
     if (this.inPsb) this.cal.tscHeader(hi, lo);
     else this.cal.tscUpdate(hi, lo);
+    return this.tscTime(lo, hi);
+  }
+
+  // The *Time methods are the packet methods without the calibration (libipt's pt_time_update_*
+  // alone), with libipt's configuration errors returned: for a caller that drives `cal` itself
+  // and shows every status, as ptdump does.
+
+  /** tsc() without the calibration. */
+  tscTime(lo: number, hi: number): string {
     this.hasTime = true;
     this.haveTma = false;
     this.haveMtc = false;
@@ -220,6 +229,13 @@ export class PtClock {
   mtc(payload: number): string {
     const err = this.cal.mtc(payload);
     if (err !== '' && err !== 'bad_config') return err;
+    const e = this.mtcTime(payload);
+    // CPUID.15H unknown: libipt's decoders ignore the configuration error; time stays.
+    return e === 'bad_config' ? '' : e;
+  }
+
+  /** mtc() without the calibration; 'bad_config' when CPUID.15H is unknown (time stays). */
+  mtcTime(payload: number): string {
     const s = this.settings;
     const haveMtc = this.haveMtc;
     // MTCs between a TSC and its TMA would look like CTC overflows.
@@ -252,8 +268,7 @@ export class PtClock {
       return 'bad_packet';
     }
     const lo = ctcToTsc(delta, s);
-    // CPUID.15H unknown: libipt's decoders ignore the configuration error; time stays.
-    if (lo < 0) return '';
+    if (lo < 0) return 'bad_config';
     this.baseLo = add64(this.baseHi, this.baseLo, u64Hi, lo);
     this.baseHi = u64Hi;
     this.setTime(this.baseHi, this.baseLo);
@@ -264,8 +279,17 @@ export class PtClock {
   cyc(lo: number, hi: number): string {
     const cal = this.cal;
     cal.cyc(hi, lo);
-    const fcrHi = cal.calibrated ? cal.fcrHi : 0;
-    const fcrLo = cal.calibrated ? cal.fcrLo : 0;
+    const calibrated = cal.calibrated;
+    const e = this.cycTime(lo, hi, calibrated ? cal.fcrHi : 0, calibrated ? cal.fcrLo : 0);
+    // A configuration error: libipt's decoders skip this CYC.
+    return e === 'bad_config' ? '' : e;
+  }
+
+  /**
+   * cyc() without the calibration, at the ratio `fcr` (0: not calibrated, the CYC is lost);
+   * 'bad_config' when CPUID.15H is unknown and the CYC had to be skipped.
+   */
+  cycTime(lo: number, hi: number, fcrHi: number, fcrLo: number): string {
     if (fcrHi === 0 && fcrLo === 0) {
       this.lostCyc++;
       return '';
@@ -278,8 +302,7 @@ export class PtClock {
       const delta = ctcDelta(this.ctc, this.ctcCyc, this.settings.mtcFreq);
       if (delta < 0) return 'bad_packet';
       let oLo = ctcToTsc(delta, this.settings);
-      // A configuration error: libipt's decoders skip this CYC.
-      if (oLo < 0) return '';
+      if (oLo < 0) return 'bad_config';
       oLo = shl64(u64Hi, oLo, FCR_SHIFT);
       oLo = div64(u64Hi, oLo, fcrHi, fcrLo);
       const oHi = u64Hi;
@@ -320,6 +343,11 @@ export class PtClock {
   cbr(ratio: number): string {
     const err = this.inPsb ? this.cal.cbrHeader(ratio) : this.cal.cbrUpdate(ratio);
     if (err !== '') return err;
+    return this.cbrTime(ratio);
+  }
+
+  /** cbr() without the calibration. */
+  cbrTime(ratio: number): string {
     if (ratio === 0) return 'bad_packet';
     this.cbrRatio = ratio;
     return '';
