@@ -693,23 +693,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       const start = this.pc;
       w.walkTo(this.memCtx, 0, start, ret);
       if (!w.found && w.end !== ret) this.nacc(idx, start, w.n, w.end);
-      else if (w.n > 0) {
-        const e = this.e;
-        e.type = Elem.INSTR_RANGE;
-        e.idx = idx;
-        e.start = start;
-        e.end = w.end;
-        e.startTop = e.endTop = this.pcTop;
-        e.n = w.n;
-        e.isa = this.isa;
-        e.lastType = w.type;
-        e.lastSub = w.sub;
-        e.lastCond = w.cond;
-        e.lastSize = w.size;
-        e.taken = true;
-        this.instructions += w.n;
-        this.out();
-      }
+      else if (w.n > 0) this.rangeOut(idx, start, true);
     }
     const e = this.e;
     e.type = Elem.EXCEPTION;
@@ -752,19 +736,7 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
       w.walkCount(this.memCtx, 0, start, count);
       e.idx = idx;
       if (w.n === count && (w.found || (w.end === addr && addrTop === this.pcTop))) {
-        e.type = Elem.INSTR_RANGE;
-        e.start = start;
-        e.end = w.end;
-        e.startTop = e.endTop = this.pcTop;
-        e.n = w.n;
-        e.isa = this.isa;
-        e.lastType = w.type;
-        e.lastSub = w.sub;
-        e.lastCond = w.cond;
-        e.lastSize = w.size;
-        e.taken = true;
-        this.instructions += w.n;
-        this.out();
+        this.rangeOut(idx, start, true);
         if (w.found && w.link) this.pushReturn(w.end);
       } else if (!w.found && w.n < count) {
         this.nacc(idx, start, w.n, w.end);
