@@ -104,7 +104,7 @@ t.test('OpenCSD decodes the exported snapshot to truth.txt (up to the untraceabl
     t.equal(run('export', corpus, '--to', raw).status, 0);
     const e = run('export', corpus, '--to', snap, '--as', 'opencsd');
     t.equal(e.status, 0, e.stderr);
-    const r = spawnSync(lister, ['-logstdout', '-ss_dir', snap, '-decode_only'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync(lister, ['-logstdout', '-ss_dir', snap, '-decode_only'], { cwd: snap, encoding: 'utf8', maxBuffer: 1 << 28 });
     const elems = r.stdout.split('\n').map(parseListerElement).filter((x) => x !== undefined);
     const decoded: string[] = [];
     for (const el of elems) if (el.elem === 'INSTR_RANGE') for (const a of rangeAddresses(el)) decoded.push(formatAddr(a));
