@@ -597,20 +597,25 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
   /** Outputs the walker's result as an INSTR_RANGE from `start`. */
   private rangeOut(idx: number, start: number, taken: boolean): void {
     const w = this.w;
+    this.instrRange(idx, start, w.end, w.n, w.type, w.sub, w.cond, w.size, taken);
+  }
+
+  /** Outputs an INSTR_RANGE of `n` instructions [start, end) in the current ISA and address top. */
+  private instrRange(idx: number, start: number, end: number, n: number, type: number, sub: number, cond: boolean, size: number, taken: boolean): void {
     const e = this.e;
     e.type = Elem.INSTR_RANGE;
     e.idx = idx;
     e.start = start;
-    e.end = w.end;
+    e.end = end;
     e.startTop = e.endTop = this.pcTop;
-    e.n = w.n;
+    e.n = n;
     e.isa = this.isa;
-    e.lastType = w.type;
-    e.lastSub = w.sub;
-    e.lastCond = w.cond;
-    e.lastSize = w.size;
+    e.lastType = type;
+    e.lastSub = sub;
+    e.lastCond = cond;
+    e.lastSize = size;
     e.taken = taken;
-    this.instructions += w.n;
+    this.instructions += n;
     this.out();
   }
 
@@ -644,23 +649,9 @@ export class Etm4FlowDecoder implements Etm4PacketSink {
 
   /** A range that ran into unreadable memory: the part before the gap, then ADDR_NACC. */
   private nacc(idx: number, start: number, n: number, at: number): void {
+    if (n > 0) this.instrRange(idx, start, at, n, WpType.OTHER, 0, false, this.w.size, true);
     const e = this.e;
     e.idx = idx;
-    if (n > 0) {
-      e.type = Elem.INSTR_RANGE;
-      e.start = start;
-      e.end = at;
-      e.startTop = e.endTop = this.pcTop;
-      e.n = n;
-      e.isa = this.isa;
-      e.lastType = WpType.OTHER;
-      e.lastSub = 0;
-      e.lastCond = false;
-      e.lastSize = this.w.size;
-      e.taken = true;
-      this.instructions += n;
-      this.out();
-    }
     e.type = Elem.ADDR_NACC;
     e.start = at;
     e.startTop = this.pcTop;

@@ -100,7 +100,7 @@ const CASES: Array<[string, PtTraceOptions, 'static' | 'multiproc', boolean?]> =
   ['Skylake (SKL168): TSC + MTC (freq 1) + CYC', { tscEn: true, mtcEn: true, mtcFreq: 1, cycEn: true }, 'multiproc', true],
 ];
 
-const tool = process.env['PT_LIBIPT_TIME'] ?? needNativeTool(t, 'pt-libipt-time');
+const tool = needNativeTool(t, 'pt-libipt-time');
 if (tool !== undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-time-flow-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

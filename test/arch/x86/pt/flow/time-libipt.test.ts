@@ -186,7 +186,7 @@ function libipt(tool: string, dir: string, trace: Uint8Array, config: PtTimeConf
   return out;
 }
 
-const tool = process.env['PT_LIBIPT_TIME'] ?? needNativeTool(t, 'pt-libipt-time');
+const tool = needNativeTool(t, 'pt-libipt-time');
 if (tool !== undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-time-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
