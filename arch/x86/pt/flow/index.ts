@@ -2,6 +2,7 @@ export * from './block-cache.js';
 export * from './errors.js';
 export * from './expand.js';
 export * from './flow-decoder.js';
+export type { PtFlowOptions, PtFlowStats } from './flow-core.js';
 export * from './image.js';
 export * from './lifecycle.js';
 export * from './return-stack.js';

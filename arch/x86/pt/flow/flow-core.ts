@@ -1,0 +1,489 @@
+// The PT flow decoder's state and what every part of it shares: the flow state, the events
+// waiting for their place in the flow and their delivery, errors and the lifecycle. The parts
+// build on it: flow-psb.ts (PSB+, OVF, timing packets), flow-reader.ts (the read-ahead),
+// flow-decoder.ts (the walk).
+
+import { X86Class, isFarClass } from '../../isa/classify.js';
+import { PtPacketDecoder } from '../decoder.js';
+import { PtLastIp } from '../last-ip.js';
+import type { PtPacket } from '../packet.js';
+import type { PtBlockCache } from './block-cache.js';
+import { flowErrorMessage } from './errors.js';
+import type { PtImage } from './image.js';
+import { type FlowState, flowTransition } from './lifecycle.js';
+import { FlowReturnStack } from './return-stack.js';
+import { type PtAddrFilter, type PtCpu, type PtErrata, NO_ERRATA, cpuErrata, hasAddrFilter } from './errata.js';
+import { BIND_IP, BIND_NOW, BIND_PIP, BIND_PTWRITE, BIND_VMCS, FlowEventQueue } from './event-queue.js';
+import { EV_HAS_TIME, EV_NR, FlowEvent, type FlowSink } from './sink.js';
+import { PtClock, type PtTimeConfig } from './time.js';
+
+// What the read-ahead stopped at.
+export const P_TNT = 1;
+export const P_TIP = 2;
+export const P_PGE = 3;
+export const P_PGD = 4;
+/** A complete FUP … TIP / TIP.PGD asynchronous event. */
+export const P_ASYNC = 5;
+/** An OVF, resolved: flow resumes at peekIp, or tracing is disabled (peekIp NaN). */
+export const P_OVF = 6;
+export const P_END = 7;
+export const P_ERROR = 8;
+/** A FUP that events (MODE.TSX, EXSTOP, MWAIT, CFE) bind to: the walk stops at its IP (asyncFrom). */
+export const P_BOUND = 9;
+
+/** fail(): an error in the flow; a failed sync; an error that ends decoding. */
+export const FAIL_GO_ON = 0;
+export const FAIL_SYNC = 1;
+export const FAIL_END = 2;
+
+/** Queue binding for events that wait for their FUP (internal to the read-ahead). */
+export const BIND_FUP = 7;
+
+export interface PtFlowOptions {
+  /** Continue at the next PSB after an error (ptxed --resync-on-error). */
+  resyncOnError?: boolean;
+  /** Timing configuration (ptxed --mtc-freq, --nom-freq, --cpuid-0x15.*). */
+  time?: PtTimeConfig;
+  /** Context id for a CR3 / NR / bitness, given in ranges; called only when one of them changes. */
+  contextOf?: (cr3: number, nr: boolean, bitness: number) => number;
+  /** The CPU the trace was recorded on: switches on libipt 2.0.5's errata workarounds (ptxed --cpu). */
+  cpu?: PtCpu;
+  /** IA32_RTIT_CTL.ADDRn_CFG and IA32_RTIT_ADDRn_A/B (ptxed --filter:addrN_*); used with SKL014. */
+  filter?: PtAddrFilter;
+  /** Timing updates as TICK events at branches (libipt's enable_tick_events, ptxed --event:tick). */
+  tick?: boolean;
+  /** MODE.Exec IF bit as IFLAGS events (Event Trace CPUs, ptxed 2.1 --event:iflags). */
+  iflags?: boolean;
+}
+
+export interface PtFlowStats {
+  instructions: number;
+  ranges: number;
+  errors: number;
+  /** Runs classified with iced-x86 (code seen for the first time). */
+  fills: number;
+}
+
+export abstract class PtFlowCore {
+  readonly stats: PtFlowStats = { instructions: 0, ranges: 0, errors: 0, fills: 0 };
+  state: FlowState = 'unsynced';
+
+  protected trace: Uint8Array = new Uint8Array(0);
+  protected pk!: PtPacketDecoder;
+  /** Stream offset of the packet decoder's buffer start. */
+  protected base = 0;
+  protected readonly lastIp = new PtLastIp();
+  protected readonly stack = new FlowReturnStack();
+  protected readonly resync: boolean;
+  protected readonly contextOf: (cr3: number, nr: boolean, bitness: number) => number;
+  /** The errata workarounds in effect (all off without `cpu`). */
+  readonly errata: Readonly<PtErrata>;
+  protected readonly filter: PtAddrFilter | undefined;
+  protected readonly tick: boolean;
+  protected readonly iflags: boolean;
+
+  // Flow state.
+  protected ip = 0;
+  protected enabled = false;
+  protected cr3 = Number.NaN;
+  protected nr = false;
+  protected bitness: 16 | 32 | 64 = 64;
+  protected ctx = 0;
+  /** The current VMCS base (NaN: unknown); selects memory with the CR3. */
+  protected vmcs = Number.NaN;
+  /** Inside a TSX transaction: ranges are speculative. */
+  protected speculative = false;
+  /** The last MODE.Exec IF bit (-1: none yet), for IFLAGS. */
+  protected iflag = -1;
+  /** Where flow would resume after the last disable (libipt's decoder IP), for `resumed`. */
+  protected resumeIp = Number.NaN;
+  /** Events read ahead, waiting for their place in the flow. */
+  protected readonly queue = new FlowEventQueue();
+  /** Queued events waiting for their FUP. */
+  protected fupWaiting = 0;
+  /** Time of the last event reported (libipt compares ticks with it). */
+  protected lastEventTime = 0;
+  /** Event Trace: EVD data for the next CFE (NaN: none). */
+  protected evdCr2 = Number.NaN;
+  protected evdVmxq = Number.NaN;
+  protected evdVmxr = Number.NaN;
+  /** Time from the timing packets read so far (libipt's query-decoder time). */
+  readonly clock: PtClock;
+  /** MODE.Exec seen: applied at the next TIP / TIP.PGE (0: none), with its IF bit. */
+  protected pendingMode = 0;
+  protected pendingIflag = 0;
+  /** The FUP that CFE events wait for starts an asynchronous branch. */
+  protected cfeAsync = false;
+  /** A later PSB+ disagreed with the flow: bad_status_update there, at this offset (-1: none). */
+  protected statusErrorOff = -1;
+
+  // TNT cache: `tntCount` bits, the oldest at bit tntCount-1 of (tntHi:tntLo).
+  protected tntLo = 0;
+  protected tntHi = 0;
+  protected tntCount = 0;
+
+  // The packet the read-ahead stopped at.
+  protected peek = 0;
+  protected peekOff = 0;
+  protected peekIp = 0;
+  protected peekLo = 0;
+  protected peekHi = 0;
+  protected peekBits = 0;
+  /** Offset after the peek packet. */
+  protected peekEnd = 0;
+  /** P_ASYNC: the FUP's IP; peekIp holds the TIP's (NaN when suppressed); asyncDisable for TIP.PGD. */
+  protected asyncFrom = Number.NaN;
+  protected asyncDisable = false;
+  protected asyncCr3 = Number.NaN;
+  protected asyncNr = false;
+  protected asyncVmcs = Number.NaN;
+  /** MODE.Exec read between the FUP and the TIP of an asynchronous event (0: none). */
+  protected asyncMode = 0;
+  /** P_ERROR: the packet decoder's error. */
+  protected peekErrCode = '';
+  protected peekErrMsg = '';
+  /** A packet read after an OVF that is not FUP: processed by the next read-ahead. */
+  protected held: PtPacket | null = null;
+  /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
+  protected aheadEventOff = -1;
+  /** peek P_ERROR came from an event (reported at the next instruction, like events), at peekErrOff. */
+  protected eventError = false;
+  protected peekErrOff = 0;
+  /** While an event is reported: libipt's position after fetching it (-1: the usual rule). */
+  protected eventOff = -1;
+  /** The instruction whose query read ahead last (NaN: none since the last sync or event). */
+  protected queryIp = Number.NaN;
+
+  // The current section, for the lookup of the next run.
+  protected secStart = 0;
+  protected secEnd = 0;
+  protected secIndex = -1;
+  protected cache: PtBlockCache | null = null;
+
+  protected done = false;
+  /** Offset of the PSB of the last sync (-1: none yet). */
+  protected syncOff = -1;
+  /** Offset of the last sync error (ptxed's `sync`, from 0): no retry at or before it. */
+  protected syncErrorOff = 0;
+  /** An error was reported: the walk stops until the next sync. */
+  protected broken = false;
+
+  constructor(
+    protected readonly image: PtImage,
+    protected readonly sink: FlowSink,
+    options: PtFlowOptions = {},
+  ) {
+    this.resync = options.resyncOnError === true;
+    this.contextOf = options.contextOf ?? (() => 0);
+    this.errata = options.cpu ? (cpuErrata(options.cpu) ?? NO_ERRATA) : NO_ERRATA;
+    // libipt's time calibration takes the SKL168 workaround from the CPU's errata.
+    this.clock = new PtClock({ ...options.time, skl168: options.time?.skl168 === true || this.errata.skl168 });
+    this.filter = hasAddrFilter(options.filter) ? options.filter : undefined;
+    this.tick = options.tick === true;
+    this.iflags = options.iflags === true;
+  }
+
+  /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
+  get offset(): number {
+    if (this.eventOff >= 0) return this.eventOff;
+    if (this.tntCount > 0) return this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
+    // With the TNT cache empty libipt has fetched the next event, and read on past timing packets.
+    const q = this.queue;
+    const held = this.headBind();
+    if ((held === BIND_PIP || held === BIND_VMCS) && q.end[q.head]! > 0) return this.skipTiming(q.end[q.head]!);
+    const peek = this.peek;
+    if (peek === P_PGD || peek === P_ASYNC || peek === P_BOUND) return this.skipTiming(this.peekEnd);
+    return this.peekOff;
+  }
+
+  /**
+   * The offset of the first packet from `off` on that libipt's read-ahead stops at: past PAD,
+   * CYC, MTC, TSC and TMA (for the --offset column only).
+   */
+  protected skipTiming(off: number): number {
+    const b = this.trace;
+    let o = off;
+    while (o < b.length) {
+      const h = b[o]!;
+      if (h === 0x00) o++;
+      else if ((h & 3) === 3) {
+        // CYC: more bytes while the Exp bit (bit 2 of the header, bit 0 after) is set.
+        let x = h & 4;
+        o++;
+        while (x !== 0 && o < b.length) x = b[o++]! & 1;
+      } else if (h === 0x59) o += 2;
+      else if (h === 0x19) o += 8;
+      else if (h === 0x02 && b[o + 1] === 0x73) o += 7;
+      else break;
+    }
+    return Math.min(o, b.length);
+  }
+
+  // Lifecycle -------------------------------------------------------------------------------
+
+  protected go(event: Parameters<typeof flowTransition>[1]): void {
+    this.state = flowTransition(this.state, event);
+  }
+
+  /** A fresh packet decoder from `offset` (it searches the first PSB itself). */
+  protected startAt(offset: number): void {
+    this.base = offset;
+    this.pk = new PtPacketDecoder();
+    this.pk.push(this.trace.subarray(offset));
+    this.pk.end();
+    this.held = null;
+  }
+
+  protected resetFlow(): void {
+    this.enabled = false;
+    this.tntCount = 0;
+    this.stack.clear();
+    this.lastIp.reset();
+    this.pendingMode = 0;
+    this.fupWaiting = 0;
+    this.statusErrorOff = -1;
+    this.queue.clear();
+    this.asyncFrom = Number.NaN;
+    this.queryIp = Number.NaN;
+    this.resumeIp = Number.NaN;
+    this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
+    this.forgetSection();
+  }
+
+  protected forgetSection(): void {
+    this.secIndex = -1;
+    this.secStart = this.secEnd = 0;
+  }
+
+  // Events ----------------------------------------------------------------------------------
+
+  /** Reports an event now. */
+  protected emit(kind: number, ip: number, value: number, extra: number, flags: number): void {
+    const time = this.clockNow();
+    this.lastEventTime = time;
+    this.sink.event(kind, ip, value, extra, this.clockHasTime() ? flags | EV_HAS_TIME : flags, time);
+  }
+
+  /** Queues an event for its place in the flow (reported at once when the queue is full). */
+  protected enqueue(kind: number, ip: number, value: number, extra: number, flags: number, bind: number, end = 0): void {
+    if (!this.queue.push(kind, ip, value, extra, this.clockHasTime() ? flags | EV_HAS_TIME : flags, this.clockNow(), bind, end)) {
+      this.apply(kind, value, flags);
+      this.emit(kind, ip, value, extra, flags);
+    }
+  }
+
+  /** An event's effect on the flow state, when it is reported. */
+  protected apply(kind: number, value: number, flags: number): void {
+    switch (kind) {
+      case FlowEvent.PAGING:
+        this.cr3 = value;
+        this.nr = (flags & EV_NR) !== 0;
+        this.ctx = this.contextOf(this.cr3, this.nr, this.bitness);
+        this.forgetSection();
+        return;
+      case FlowEvent.VMCS:
+        this.vmcs = value;
+        this.forgetSection();
+        return;
+      case FlowEvent.EXEC_MODE:
+        this.changeMode(value);
+        return;
+      case FlowEvent.TSX:
+        this.speculative = value === 1;
+        return;
+      default:
+    }
+  }
+
+  /** Reports queued entry `i` (the head) and drops it. */
+  protected reportHead(ip: number): void {
+    const q = this.queue;
+    const i = q.head;
+    const kind = q.kind[i]!;
+    const value = q.value[i]!;
+    const flags = q.flags[i]!;
+    const at = Number.isNaN(q.ip[i]!) ? ip : q.ip[i]!;
+    this.apply(kind, value, flags);
+    this.lastEventTime = q.time[i]!;
+    const end = q.end[i]!;
+    if (end > 0) this.eventOff = this.skipTiming(end);
+    this.sink.event(kind, at, value, q.extra[i]!, flags, q.time[i]!);
+    this.eventOff = -1;
+    q.shift();
+  }
+
+  /** Reports the queued events due when the flow is at `ip` (NaN: tracing disabled, all but the waiting ones). */
+  protected deliver(ip: number): void {
+    const q = this.queue;
+    while (q.length !== 0) {
+      const b = q.bind[q.head]!;
+      if (b === BIND_FUP) return;
+      if (b !== BIND_NOW && !Number.isNaN(ip)) {
+        if (b !== BIND_IP || q.ip[q.head] !== ip) return;
+      }
+      this.reportHead(Number.NaN);
+    }
+  }
+
+  /** After a PTWRITE instruction at `ip`: a PTW event waiting for one is reported, then the events after it. */
+  protected afterPtwrite(ip: number): void {
+    const q = this.queue;
+    if (q.length === 0 || q.bind[q.head] !== BIND_PTWRITE) return;
+    this.reportHead(ip);
+    this.deliver(ip);
+  }
+
+  /**
+   * After an instruction of class `cls` (OTHER for VMPTRLD): a VMCS event waiting for VMPTRLD, a
+   * VM entry or a far branch, and a paging event waiting for MOV CR3, a VM entry or a far branch,
+   * are reported (at most one of each, as libipt binds them), then what they held back.
+   */
+  protected bindPaging(cls: number, ip: number): void {
+    const q = this.queue;
+    const far = cls === X86Class.VM_ENTRY || isFarClass(cls);
+    let vmcs = false;
+    let pip = false;
+    while (q.length !== 0) {
+      const b = q.bind[q.head]!;
+      if (b === BIND_VMCS && !vmcs && (far || cls === X86Class.OTHER)) vmcs = true;
+      else if (b === BIND_PIP && !pip && (far || cls === X86Class.MOV_CR3)) pip = true;
+      else break;
+      this.reportHead(Number.NaN);
+    }
+    if (vmcs || pip) this.deliver(ip);
+  }
+
+  /** The binding of the oldest queued event (-1: none). */
+  protected headBind(): number {
+    return this.queue.length === 0 ? -1 : this.queue.bind[this.queue.head]!;
+  }
+
+  /** Whether a TICK is due at `time` (it moved since the last event and no event holds it back). */
+  protected tickDue(time: number): boolean {
+    if (time === this.lastEventTime) return false;
+    const held = this.headBind();
+    return held !== BIND_PTWRITE && held !== BIND_PIP && held !== BIND_VMCS;
+  }
+
+  /** A TICK after the branch ending at `next`, when the time moved since the last event. */
+  protected tickAt(next: number, time: number): void {
+    if (this.tickDue(time)) this.emitTick(next, time);
+  }
+
+  protected emitTick(next: number, time: number): void {
+    this.lastEventTime = time;
+    this.sink.event(FlowEvent.TICK, next, 0, Number.NaN, this.clockHasTime() ? EV_HAS_TIME : 0, time);
+  }
+
+  protected finish(): void {
+    this.done = true;
+    if (this.state !== 'ended') this.go('END');
+  }
+
+  /**
+   * Reports an error; stops, or resyncs at the next PSB after `offset`. FAIL_SYNC: the sync
+   * failed (ptxed's `sync error`); with resyncOnError ptxed tries the next PSB unless the error
+   * is not past the last sync error (it is stuck). FAIL_END: decoding ends.
+   */
+  protected fail(code: string, offset: number, ip: number, message: string = flowErrorMessage(code), how = FAIL_GO_ON): void {
+    this.stats.errors++;
+    this.broken = true;
+    const e = { code, offset, ip, message, sync: how === FAIL_SYNC };
+    this.sink.error(e);
+    this.go('ERROR');
+    if (!this.resync || how === FAIL_END || (how === FAIL_SYNC && offset <= this.syncErrorOff)) {
+      this.done = true;
+      return;
+    }
+    if (how === FAIL_SYNC) this.syncErrorOff = offset;
+    // libipt searches the next PSB from its position, skipping the PSB it last synced at.
+    const from = offset === this.syncOff ? offset + 16 : offset;
+    this.startAt(Math.min(from, this.trace.length));
+  }
+
+  /** The error for a query that found `peek` instead of what it wanted. */
+  protected failQuery(ip: number): void {
+    // The end of the trace, also inside a last packet cut short: libipt's query returns pte_eos,
+    // which ends decoding without an error.
+    if (this.peek === P_END || (this.peek === P_ERROR && this.peekErrCode === 'eos')) {
+      this.finish();
+      return;
+    }
+    // An event's error waits for the TNT bits: with bits left the query itself does not match.
+    if (this.peek === P_ERROR && !(this.eventError && this.tntCount > 0)) {
+      this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
+      return;
+    }
+    if (this.peek === P_PGD && this.peekEnd >= this.trace.length) {
+      // libipt holds the TIP.PGD's event and finds the end of the trace (pte_eos, not printed).
+      this.finish();
+      return;
+    }
+    this.fail('bad_query', this.errOff(), ip);
+  }
+
+  /**
+   * The decoder position libipt would report: with TNT bits left it has not fetched the events
+   * read after the TNT packet yet, so it stands at the first of them.
+   */
+  protected errOff(): number {
+    // While it holds an event waiting for its instruction, libipt stands after that event's packet.
+    const held = this.headBind();
+    if ((held === BIND_PIP || held === BIND_VMCS) && this.queue.end[this.queue.head]! > 0) return this.queue.end[this.queue.head]!;
+    if (this.tntCount > 0) return this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
+    // With the TNT cache empty libipt has fetched a pending event already and stands after it.
+    const peek = this.peek;
+    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND ? this.peekEnd : this.peekOff;
+  }
+
+  /** Switches the execution mode (the block caches are per mode). */
+  protected changeMode(mode: number): void {
+    if (mode === this.bitness) return;
+    this.bitness = mode as 16 | 32 | 64;
+    this.ctx = this.contextOf(this.cr3, this.nr, this.bitness);
+    this.forgetSection();
+  }
+
+  /** A MODE.Exec bound to a branch target or enable at `ip`: libipt reports it every time. */
+  protected execMode(mode: number, ip: number): void {
+    this.changeMode(mode);
+    this.emit(FlowEvent.EXEC_MODE, ip, mode, Number.NaN, 0);
+  }
+
+  /** The time an event read now carries (clock line: the timing helper's). */
+  protected clockNow(): number {
+    return this.clock.time;
+  }
+
+  /** Whether that time is wall-clock time (a TSC was seen). */
+  protected clockHasTime(): boolean {
+    return this.clock.hasTime;
+  }
+
+  /** A MODE.Exec waiting for this TIP / TIP.PGE to `ip`: reported (and IFLAGS when asked for). */
+  protected takeMode(ip: number): void {
+    if (this.pendingMode === 0) return;
+    this.execMode(this.pendingMode, ip);
+    this.pendingMode = 0;
+    this.takeIflag(ip);
+  }
+
+  protected takeIflag(ip: number): void {
+    if (!this.iflags || this.pendingIflag === this.iflag) return;
+    this.iflag = this.pendingIflag;
+    this.emit(FlowEvent.IFLAGS, ip, this.iflag, Number.NaN, 0);
+  }
+
+  /** Tracing stops (TIP.PGD with IP `ip`, NaN when suppressed); flow would resume at `resume`. */
+  protected disable(ip: number, resume: number): void {
+    this.enabled = false;
+    this.resumeIp = resume;
+    this.go('DISABLE');
+    this.emit(FlowEvent.DISABLED, ip, 0, Number.NaN, 0);
+  }
+}
+
+/** MODE.Exec CS.L / CS.D → bitness (64, 32, 16); (1,1) is reserved: treated as 64. */
+export function modeBits(csl: number, csd: number): number {
+  return csl ? 64 : csd ? 32 : 16;
+}

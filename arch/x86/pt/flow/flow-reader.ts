@@ -1,0 +1,291 @@
+// The read-ahead: packets up to the next one the flow consumes (TNT, TIP, TIP.PGE, TIP.PGD, a
+// whole FUP…TIP asynchronous event, a FUP that events bind to), applying or queueing the others.
+
+import { PT_END, PT_ERROR } from '../decoder.js';
+import {
+  PT_CBR, PT_EXSTOP, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSB, PT_PTW, PT_STOP, PT_TIP,
+  PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64, PT_TNT_8, PT_TSC, PT_VMCS, PT_CYC, PT_MTC, PT_TMA, PT_PAD, PT_MNT,
+  PT_MWAIT, PT_PWRE, PT_PWRX, PT_CFE, PT_EVD,
+} from '../opcodes.js';
+import { flowErrorMessage } from './errors.js';
+import { BIND_IP, BIND_NOW, BIND_PIP, BIND_PTWRITE, BIND_VMCS } from './event-queue.js';
+import { cfeEventKind, cfeIsAsync } from './event-kinds.js';
+import { EV_NR, FlowEvent } from './sink.js';
+import { modeBits, P_TNT, P_TIP, P_PGE, P_PGD, P_ASYNC, P_OVF, P_END, P_ERROR, P_BOUND, BIND_FUP } from './flow-core.js';
+import { PtFlowPsb } from './flow-psb.js';
+
+const TWO32 = 4294967296;
+
+export abstract class PtFlowReader extends PtFlowPsb {
+  /**
+   * Reads packets up to the next one the flow consumes, applying the others; sets `peek`.
+   * Events are queued for their place in the flow. Called right after the flow took the
+   * packet in `peek`: libipt's query preserves the time there (latch). The event packet it
+   * stops at, or the last one on the way, libipt fetches (and latches at) once the TNT bits
+   * are used up (mark; latchMark when they are already).
+   */
+  protected readAhead(): void {
+    const c = this.clock;
+    c.latch();
+    this.readPackets();
+    const peek = this.peek;
+    if (peek === P_ASYNC || peek === P_PGE || peek === P_PGD || peek === P_OVF) c.mark();
+    if (this.tntCount === 0) c.latchMark();
+  }
+
+  protected readPackets(): void {
+    const pk = this.pk;
+    const p = pk.packet;
+    this.aheadEventOff = -1;
+    this.peek = 0;
+    this.eventError = false;
+    for (;;) {
+      const t = this.nextPacket();
+      switch (t) {
+        case PT_TNT_8:
+        case PT_TNT_64:
+          this.peek = P_TNT;
+          this.peekOff = p.offset + this.base;
+          this.peekLo = p.lo;
+          this.peekHi = p.hi;
+          this.peekBits = p.bits;
+          return;
+        case PT_TIP:
+        case PT_TIP_PGE:
+        case PT_TIP_PGD:
+          this.lastIp.update(p.ipc, p.lo, p.hi);
+          this.peek = t === PT_TIP ? P_TIP : t === PT_TIP_PGE ? P_PGE : P_PGD;
+          this.peekOff = p.offset + this.base;
+          this.peekEnd = this.peekOff + p.size;
+          this.peekIp = p.ipc === 0 ? Number.NaN : this.lastIp.ip;
+          return;
+        case PT_FUP:
+          this.lastIp.update(p.ipc, p.lo, p.hi);
+          if (this.fupWaiting !== 0) {
+            if (this.boundFup(this.lastIp.ip, p.offset + this.base, p.size)) return;
+            continue;
+          }
+          this.asyncEvent(this.lastIp.ip, p.offset + this.base);
+          return;
+        case PT_PIP:
+          if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
+          this.enqueue(FlowEvent.PAGING, Number.NaN, p.cr3, Number.NaN, p.nr ? EV_NR : 0, this.enabled ? BIND_PIP : BIND_NOW, p.offset + this.base + p.size);
+          this.clock.mark();
+          continue;
+        case PT_VMCS:
+          this.enqueue(FlowEvent.VMCS, Number.NaN, p.vmcs, Number.NaN, 0, this.enabled ? BIND_VMCS : BIND_NOW, p.offset + this.base + p.size);
+          continue;
+        case PT_MODE_EXEC:
+          if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
+          this.pendingMode = modeBits(p.csl, p.csd);
+          this.pendingIflag = p.iflag;
+          continue;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: {
+          // libipt's read-ahead stops at the packet with the error (its query fails).
+          const code = this.timing(t, p);
+          if (code === '') continue;
+          this.timingError(code, p.offset + this.base, false);
+          return;
+        }
+        case PT_CBR: {
+          // CBR is an event for libipt: a bad one fails when it is fetched, at the packet.
+          const code = this.timing(t, p);
+          if (code !== '') {
+            this.timingError(code, p.offset + this.base, true);
+            return;
+          }
+          this.enqueue(FlowEvent.CBR, Number.NaN, p.ratio, Number.NaN, 0, BIND_NOW);
+          this.clock.mark();
+          continue;
+        }
+        case PT_PSB: {
+          const firstEvent = this.aheadEventOff < 0;
+          if (firstEvent) this.aheadEventOff = p.offset + this.base;
+          if (!this.psbPlus(false)) return;
+          // libipt reads PSB+ as one: it stands at the PSBEND.
+          if (firstEvent) this.aheadEventOff = p.offset + this.base;
+          this.clock.mark();
+          if (this.peek === P_OVF || this.peek === P_BOUND || this.peek === P_ERROR) return;
+          continue;
+        }
+        case PT_OVF:
+          this.overflow();
+          return;
+        case PT_MODE_TSX:
+          // While tracing, MODE.TSX binds to the FUP after it; while disabled it stands alone.
+          this.eventPacket(FlowEvent.TSX, p.abrt ? 2 : p.intx ? 1 : 0, Number.NaN, this.enabled ? BIND_FUP : BIND_NOW);
+          continue;
+        case PT_EXSTOP:
+          this.eventPacket(FlowEvent.EXSTOP, 0, Number.NaN, p.ipFlag ? BIND_FUP : BIND_NOW);
+          continue;
+        case PT_MWAIT:
+          // MWAIT binds to the FUP of the EXSTOP that follows it.
+          this.eventPacket(FlowEvent.MWAIT, p.hints, p.ext, BIND_FUP);
+          continue;
+        case PT_PTW:
+          // A PTW reports after its PTWRITE instruction; with IP its FUP says which.
+          this.eventPacket(FlowEvent.PTWRITE, p.lo, p.plc ? p.hi : 0, p.ipFlag ? BIND_FUP : this.enabled ? BIND_PTWRITE : BIND_NOW);
+          continue;
+        case PT_PWRE:
+          this.enqueue(FlowEvent.PWRE, Number.NaN, p.state | (p.subState << 4) | (p.hw << 8), Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_PWRX:
+          this.enqueue(FlowEvent.PWRX, Number.NaN, p.last | (p.deepest << 4) | (p.wake << 8), Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_MNT:
+          this.enqueue(FlowEvent.MNT, Number.NaN, p.lo, p.hi, 0, BIND_NOW);
+          continue;
+        case PT_STOP:
+          if (this.enabled) {
+            // libipt: tracing is always disabled before it stops; a STOP while tracing is bad_context.
+            this.peek = P_ERROR;
+            this.peekOff = p.offset + this.base;
+            this.peekErrOff = this.peekOff + p.size;
+            this.peekErrCode = 'bad_context';
+            this.peekErrMsg = flowErrorMessage('bad_context');
+            this.eventError = true;
+            return;
+          }
+          this.enqueue(FlowEvent.STOPPED, Number.NaN, 0, Number.NaN, 0, BIND_NOW);
+          continue;
+        case PT_EVD:
+          if (p.evdType === 0) this.evdCr2 = p.hi * TWO32 + p.lo;
+          else if (p.evdType === 1) this.evdVmxq = p.hi * TWO32 + p.lo;
+          else if (p.evdType === 2) this.evdVmxr = p.hi * TWO32 + p.lo;
+          continue;
+        case PT_CFE:
+          this.cfe(p.cfeType, p.vector, p.ipFlag === 1);
+          continue;
+        case PT_END:
+          this.peek = P_END;
+          this.peekOff = this.trace.length;
+          return;
+        case PT_ERROR:
+          this.packetError();
+          return;
+        default:
+          // PAD, TRIG.
+          continue;
+      }
+    }
+  }
+
+  /** An event packet: queued as bound (BIND_FUP waits for the next FUP, while tracing or not). */
+  protected eventPacket(kind: number, value: number, extra: number, bind: number): void {
+    if (bind === BIND_FUP) this.fupWaiting++;
+    this.enqueue(kind, Number.NaN, value, extra, 0, bind);
+  }
+
+  /** Event Trace CFE: IP=1 binds to the FUP after it, IP=0 to the next FUP + TIP (SDM). */
+  protected cfe(type: number, vector: number, ip: boolean): void {
+    const kind = cfeEventKind(type);
+    if (kind < 0) return;
+    let value = vector;
+    let extra = Number.NaN;
+    if (kind === FlowEvent.CFE_INTERRUPT) extra = this.evdCr2;
+    else if (kind === FlowEvent.VMEXIT) {
+      value = this.evdVmxr;
+      extra = this.evdVmxq;
+    }
+    this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
+    if (!this.enabled) {
+      this.enqueue(kind, Number.NaN, value, extra, 0, BIND_NOW);
+      return;
+    }
+    this.eventPacket(kind, value, extra, BIND_FUP);
+    if (ip && cfeIsAsync(type)) this.cfeAsync = true;
+    else if (!ip) this.cfeAsync = true;
+  }
+
+  /**
+   * A FUP that queued events wait for: they take its IP. While tracing, the walk stops there
+   * (P_BOUND; returns true), or, for a TSX abort or an asynchronous CFE, the FUP starts an
+   * asynchronous branch (the TIP after it). While disabled they are reported at once.
+   */
+  protected boundFup(ip: number, offset: number, size: number): boolean {
+    const q = this.queue;
+    let abort = this.cfeAsync;
+    for (let k = q.length - this.fupWaiting; k < q.length; k++) {
+      const i = (q.head + k) % q.ip.length;
+      q.ip[i] = ip;
+      if (q.bind[i] === BIND_FUP) {
+        if (q.kind[i] === FlowEvent.TSX && q.value[i] === 2) abort = true;
+        q.bind[i] = this.enabled ? (q.kind[i] === FlowEvent.PTWRITE ? BIND_PTWRITE : BIND_IP) : BIND_NOW;
+      }
+    }
+    this.fupWaiting = 0;
+    this.cfeAsync = false;
+    if (!this.enabled) return false;
+    if (abort) {
+      this.asyncEvent(ip, offset);
+      return true;
+    }
+    if (q.bind[q.last] === BIND_PTWRITE) return false;
+    this.peek = P_BOUND;
+    this.peekOff = offset;
+    this.peekEnd = offset + size;
+    this.asyncFrom = ip;
+    return true;
+  }
+
+  /** After a FUP while tracing: the rest of the asynchronous event, up to its TIP or TIP.PGD. */
+  protected asyncEvent(from: number, offset: number): void {
+    const pk = this.pk;
+    const p = pk.packet;
+    this.asyncCr3 = Number.NaN;
+    this.asyncVmcs = Number.NaN;
+    this.asyncMode = 0;
+    for (;;) {
+      const t = this.nextPacket();
+      switch (t) {
+        case PT_TIP:
+        case PT_TIP_PGD:
+          this.lastIp.update(p.ipc, p.lo, p.hi);
+          this.peek = P_ASYNC;
+          this.peekOff = p.offset + this.base;
+          this.peekEnd = this.peekOff + p.size;
+          this.asyncFrom = from;
+          this.asyncDisable = t === PT_TIP_PGD;
+          this.peekIp = p.ipc === 0 ? Number.NaN : this.lastIp.ip;
+          return;
+        case PT_PIP:
+          this.asyncCr3 = p.cr3;
+          this.asyncNr = p.nr === 1;
+          continue;
+        case PT_VMCS:
+          this.asyncVmcs = p.vmcs;
+          continue;
+        case PT_MODE_EXEC:
+          this.asyncMode = modeBits(p.csl, p.csd);
+          this.pendingIflag = p.iflag;
+          continue;
+        case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC: case PT_CBR: {
+          const code = this.timing(t, p);
+          if (code === '') continue;
+          this.timingError(code, p.offset + this.base, false);
+          return;
+        }
+        case PT_PAD: case PT_MNT:
+          continue;
+        case PT_OVF:
+          this.overflow();
+          return;
+        case PT_END:
+          this.peek = P_END;
+          this.peekOff = this.trace.length;
+          return;
+        case PT_ERROR:
+          this.packetError();
+          return;
+        default:
+          // A FUP with no TIP to complete it: libipt reports the packet that broke the event.
+          this.peek = P_ERROR;
+          this.peekOff = this.peekErrOff = p.offset + this.base;
+          this.peekErrCode = 'bad_context';
+          this.peekErrMsg = flowErrorMessage('bad_context');
+          this.eventError = true;
+          return;
+      }
+    }
+  }
+}
