@@ -1,7 +1,8 @@
 // The PT flow decoder's state and what every part of it shares: the flow state, the events
 // waiting for their place in the flow and their delivery, errors and the lifecycle. The parts
 // build on it: flow-psb.ts (PSB+, OVF, timing packets), flow-reader.ts (the read-ahead),
-// flow-decoder.ts (the walk).
+// flow-walker.ts (the walk through the code), flow-decoder.ts (lifecycle, queries, events in
+// the flow).
 
 import { X86Class, isFarClass } from '../../isa/classify.js';
 import { PtPacketDecoder } from '../decoder.js';
