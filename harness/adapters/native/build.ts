@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { NATIVE_TOOLS, findHeader, nativeBinaryPath, nativeSourcePaths } from './tools.js';
+import { NATIVE_TOOLS, findHeader, nativeBinaryPath, nativeInputPaths, nativeSourcePaths } from './tools.js';
 
 function main(): number {
   const strict = Boolean(process.env['CI']);
@@ -20,7 +20,7 @@ function main(): number {
       if (strict) failed++;
       continue;
     }
-    if (existsSync(out) && srcs.every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) continue;
+    if (existsSync(out) && nativeInputPaths(tool).every((s) => statSync(out).mtimeMs >= statSync(s).mtimeMs)) continue;
     mkdirSync(dirname(out), { recursive: true });
     const args = [...tool.flags, '-o', out, ...srcs, ...tool.libs];
     const r = spawnSync(tool.compiler, args, { stdio: 'inherit' });

@@ -32,7 +32,7 @@
  * length decoder (legacy, VEX and EVEX encodings) standing in for XED's.
  */
 
-#include <intel-pt.h>
+#include "pt-libipt-io.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -282,42 +282,6 @@ static int mode_bits(enum pt_exec_mode mode)
 
 /* Input -------------------------------------------------------------------------------------- */
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || *end ? -1 : 0;
-}
-
-static int read_file(const char *name, uint8_t **buf, size_t *size)
-{
-	FILE *f = fopen(name, "rb");
-	long len;
-
-	if (!f) {
-		fprintf(stderr, "pt-libipt: cannot open %s: %s\n", name, strerror(errno));
-		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fprintf(stderr, "pt-libipt: cannot size %s\n", name);
-		fclose(f);
-		return -1;
-	}
-	*buf = malloc(len ? (size_t) len : 1);
-	if (!*buf || fread(*buf, 1, (size_t) len, f) != (size_t) len) {
-		fprintf(stderr, "pt-libipt: cannot read %s\n", name);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	*size = (size_t) len;
-	return 0;
-}
-
 /* Splits ptxed's `FILE[:FROM[-TO]]` (in place): *from and *size (0: to the end of the file). */
 static int file_range(char *arg, uint64_t *from, uint64_t *size)
 {
@@ -339,48 +303,6 @@ static int file_range(char *arg, uint64_t *from, uint64_t *size)
 	return 0;
 }
 
-/* Adds FILE's bytes [from, from+size) (size 0: to the end) at ADDR, for address space CR3 when
- * have_cr3 (else for any), through the section cache so that blocks can be re-read. */
-static int add_image(struct pt_image *image, const char *file, uint64_t from, uint64_t size, uint64_t addr,
-		     int have_cr3, uint64_t cr3)
-{
-	struct pt_asid asid;
-	int isid, errcode;
-
-	pt_asid_init(&asid);
-	if (have_cr3)
-		asid.cr3 = cr3;
-	if (!size) {
-		FILE *f = fopen(file, "rb");
-		long len;
-
-		if (!f || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0) {
-			fprintf(stderr, "pt-libipt: cannot open %s: %s\n", file, strerror(errno));
-			if (f)
-				fclose(f);
-			return -1;
-		}
-		fclose(f);
-		if ((uint64_t) len < from) {
-			fprintf(stderr, "pt-libipt: %s is shorter than 0x%" PRIx64 "\n", file, from);
-			return -1;
-		}
-		size = (uint64_t) len - from;
-	}
-	if (no_iscache) {
-		errcode = pt_image_add_file(image, file, from, size, have_cr3 ? &asid : NULL, addr);
-	} else {
-		isid = pt_iscache_add_file(iscache, file, from, size, addr);
-		errcode = isid < 0 ? isid : pt_image_add_cached(image, iscache, isid, have_cr3 ? &asid : NULL);
-	}
-	if (errcode < 0) {
-		fprintf(stderr, "pt-libipt: cannot add %s at 0x%" PRIx64 ": %s\n", file, addr,
-			pt_errstr(pt_errcode(errcode)));
-		return -1;
-	}
-	return 0;
-}
-
 /* ptxed's --raw FILE[:FROM[-TO]]:BASE */
 static int add_raw(struct pt_image *image, char *arg)
 {
@@ -396,7 +318,7 @@ static int add_raw(struct pt_image *image, char *arg)
 		fprintf(stderr, "pt-libipt: --raw: bad file range in %s\n", arg);
 		return -1;
 	}
-	return add_image(image, arg, from, size, base, 0, 0);
+	return add_image(image, no_iscache ? NULL : iscache, arg, from, size, base, NULL);
 }
 
 static int add_image_list(struct pt_image *image, const char *list)
@@ -412,6 +334,7 @@ static int add_image_list(struct pt_image *image, const char *list)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
+		struct pt_asid asid;
 		unsigned long long addr;
 		int n;
 
@@ -428,10 +351,11 @@ static int add_image_list(struct pt_image *image, const char *list)
 			snprintf(path, sizeof(path), "%s", file);
 		else
 			snprintf(path, sizeof(path), "%.*s/%s", dirlen, list, file);
+		pt_asid_init(&asid);
 		if (n == 3 && strncmp(ctx, "cr3=", 4) == 0)
-			failed = add_image(image, path, 0, 0, addr, 1, strtoull(ctx + 4, NULL, 0)) < 0;
-		else
-			failed = add_image(image, path, 0, 0, addr, 0, 0) < 0;
+			asid.cr3 = strtoull(ctx + 4, NULL, 0);
+		/* Without a CR3 the asid matches any address space. */
+		failed = add_image(image, no_iscache ? NULL : iscache, path, 0, 0, addr, &asid) < 0;
 		if (failed)
 			break;
 	}
@@ -914,15 +838,6 @@ static int set_filter(struct pt_config *config, const char *name, const char *v)
 	return 0;
 }
 
-static int set_number(const char *name, const char *v, uint64_t max, uint64_t *out)
-{
-	if (parse_u64(v, out) < 0 || *out > max) {
-		fprintf(stderr, "pt-libipt: %s: bad value %s\n", name, v);
-		return -1;
-	}
-	return 0;
-}
-
 /* mode: 0 insn, 1 block, 2 ptxed (block unless --insn-decoder) */
 int flow_main(int argc, char **argv, int mode)
 {
@@ -946,7 +861,6 @@ int flow_main(int argc, char **argv, int mode)
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		uint64_t n;
 		int r;
 
 		if (strcmp(a, "--count") == 0) opt.count_only = 1;
@@ -994,37 +908,9 @@ int flow_main(int argc, char **argv, int mode)
 		} else if (strcmp(a, "--images") == 0) {
 			if (add_image_list(image, v) < 0)
 				return 1;
-		} else if (strcmp(a, "--cpu") == 0) {
-			unsigned f = 0, m = 0, s = 0;
-
-			if (strcmp(v, "none") == 0) {
-				memset(&config.cpu, 0, sizeof(config.cpu));
-				continue;
-			}
-			if (sscanf(v, "%u/%u/%u", &f, &m, &s) < 2) {
-				fprintf(stderr, "pt-libipt: --cpu needs none or FAMILY/MODEL[/STEPPING]\n");
+		} else if ((r = config_option(&config, a, v)) <= 0) {
+			if (r < 0)
 				return 2;
-			}
-			config.cpu.vendor = pcv_intel;
-			config.cpu.family = (uint16_t) f;
-			config.cpu.model = (uint8_t) m;
-			config.cpu.stepping = (uint8_t) s;
-		} else if (strcmp(a, "--mtc-freq") == 0) {
-			if (set_number(a, v, 0xf, &n) < 0)
-				return 2;
-			config.mtc_freq = (uint8_t) n;
-		} else if (strcmp(a, "--nom-freq") == 0) {
-			if (set_number(a, v, 0xff, &n) < 0)
-				return 2;
-			config.nom_freq = (uint8_t) n;
-		} else if (strcmp(a, "--cpuid-0x15.eax") == 0) {
-			if (set_number(a, v, 0xffffffffu, &n) < 0)
-				return 2;
-			config.cpuid_0x15_eax = (uint32_t) n;
-		} else if (strcmp(a, "--cpuid-0x15.ebx") == 0) {
-			if (set_number(a, v, 0xffffffffu, &n) < 0)
-				return 2;
-			config.cpuid_0x15_ebx = (uint32_t) n;
 		} else if ((r = set_filter(&config, a, v)) <= 0) {
 			if (r < 0)
 				return 2;
@@ -1040,10 +926,8 @@ int flow_main(int argc, char **argv, int mode)
 	/* --stat alone collects everything there is for the decoder. */
 	if (opt.print_stats && !opt.stat_flags)
 		opt.stat_flags = stat_insn | (opt.use_block ? stat_blocks : 0);
-	if (config.cpu.vendor && pt_cpu_errata(&config.errata, &config.cpu) < 0) {
-		fprintf(stderr, "pt-libipt: unknown cpu\n");
+	if (config_errata(&config) < 0)
 		return 2;
-	}
 	if (opt.count_only)
 		opt.quiet = 1;
 	if (read_file(opt.pt, &trace, &size) < 0)

@@ -40,12 +40,18 @@
  *       libipt's instruction and block decoders printed as ptxed prints them (without XED):
  *       implemented in pt-libipt-flow.c (flow_main), which is compiled into the same binary.
  *
+ *   pt-libipt time --pt FILE --raw FILE:ADDR[:CR3] [--raw ...] [--block] [...]
+ *       libipt's time (pt_insn_time, pt_blk_time) at every instruction or block, for the
+ *       timing differential tests: implemented in pt-libipt-timing.c (time_main).
+ *
+ * The file, number and option helpers the subcommands share are in pt-libipt-io.c.
+ *
  * libipt 2.0.5 (Debian bookworm) predates the Event Trace packets CFE and EVD (libipt 2.1) and
  * TRIG (libipt 2.2): it reports their opcodes as bad_opc, so hwtrace compares them only where
  * libipt knows them. MODE.Exec's IF bit (bit 2) is likewise unknown to 2.0.5 and not printed.
  */
 
-#include <intel-pt.h>
+#include "pt-libipt-io.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -199,69 +205,11 @@ static void print_packet(FILE *out, uint64_t offset, const struct pt_packet *p)
 	fputc('\n', out);
 }
 
-/* Reads a whole file into memory; libipt decodes one contiguous buffer. */
-static uint8_t *read_file(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0, len = 0;
-
-	if (!f) {
-		fprintf(stderr, "pt-libipt: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t n;
-
-		if (len == cap) {
-			uint8_t *next;
-
-			cap = cap ? cap * 2 : (1u << 20);
-			next = realloc(buf, cap);
-			if (!next) {
-				fprintf(stderr, "pt-libipt: %s: out of memory\n", path);
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = next;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "pt-libipt: %s: read error\n", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*size = len;
-	return buf ? buf : malloc(1);
-}
-
 struct decode_options {
 	int no_sync;
 	int have_cpu;
 	struct pt_cpu cpu;
 };
-
-static int parse_cpu(struct pt_cpu *cpu, const char *text)
-{
-	unsigned family = 0, model = 0, stepping = 0;
-	int n = sscanf(text, "%u/%u/%u", &family, &model, &stepping);
-
-	if (n < 2)
-		return -1;
-	memset(cpu, 0, sizeof(*cpu));
-	cpu->vendor = pcv_intel;
-	cpu->family = (uint16_t) family;
-	cpu->model = (uint8_t) model;
-	cpu->stepping = (uint8_t) stepping;
-	return 0;
-}
 
 /* Parses [--no-sync] [--cpu F/M[/S]] FILE; returns the index of FILE or -1. */
 static int parse_decode_args(int argc, char **argv, struct decode_options *opt)
@@ -298,8 +246,8 @@ static struct pt_packet_decoder *alloc_decoder(uint8_t *buf, size_t size, const 
 	config.end = buf + size;
 	if (opt->have_cpu) {
 		config.cpu = opt->cpu;
-		if (pt_cpu_errata(&config.errata, &config.cpu) < 0)
-			fprintf(stderr, "pt-libipt: no errata known for that cpu\n");
+		/* Decoding packets goes on without errata workarounds. */
+		config_errata(&config);
 	}
 	dec = pt_pkt_alloc_decoder(&config);
 	if (!dec)
@@ -378,8 +326,7 @@ static int cmd_packets(int argc, char **argv)
 
 	if (file < 0)
 		return 2;
-	buf = read_file(argv[file], &size);
-	if (!buf)
+	if (read_file(argv[file], &buf, &size) < 0)
 		return 1;
 	dec = alloc_decoder(buf, size, &opt);
 	if (!dec) {
@@ -442,8 +389,7 @@ static int cmd_count(int argc, char **argv)
 
 	if (file < 0)
 		return 2;
-	buf = read_file(argv[file], &size);
-	if (!buf)
+	if (read_file(argv[file], &buf, &size) < 0)
 		return 1;
 	dec = alloc_decoder(buf, size, &opt);
 	if (!dec) {
@@ -722,8 +668,10 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
-/* libipt's instruction and block decoders live in pt-libipt-flow.c, compiled with this file. */
+/* libipt's instruction and block decoders live in pt-libipt-flow.c and pt-libipt-timing.c,
+ * compiled with this file. */
 int flow_main(int argc, char **argv, int mode);
+int time_main(int argc, char **argv);
 
 static int cmd_insn(int argc, char **argv)
 {
@@ -755,6 +703,7 @@ static const struct command commands[] = {
 	{ "insn", cmd_insn, "insn --pt FILE [...]   (see pt-libipt-flow.c)" },
 	{ "block", cmd_block, "block --pt FILE [...]  (see pt-libipt-flow.c)" },
 	{ "ptxed", cmd_ptxed, "ptxed --pt FILE [...]  (ptxed without XED; see pt-libipt-flow.c)" },
+	{ "time", time_main, "time --pt FILE --raw FILE:ADDR[:CR3] [...]  (see pt-libipt-timing.c)" },
 };
 
 int main(int argc, char **argv)

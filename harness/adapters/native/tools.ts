@@ -10,6 +10,8 @@ export interface NativeTool {
   name: string;
   /** Source files beside this module (in the package, not in dist/); the first holds main(). */
   sources: string[];
+  /** Headers beside it that the sources include: a change to one rebuilds the tool too. */
+  headers?: string[];
   compiler: 'cc' | 'c++';
   flags: string[];
   libs: string[];
@@ -22,16 +24,8 @@ export interface NativeTool {
 export const NATIVE_TOOLS: readonly NativeTool[] = [
   {
     name: 'pt-libipt',
-    sources: ['pt-libipt.c', 'pt-libipt-flow.c'],
-    compiler: 'cc',
-    flags: ['-O2', '-std=gnu11', '-Wall'],
-    libs: ['-lipt'],
-    header: 'intel-pt.h',
-    debianPackage: 'libipt-dev',
-  },
-  {
-    name: 'pt-libipt-time',
-    sources: ['pt-libipt-time.c'],
+    sources: ['pt-libipt.c', 'pt-libipt-io.c', 'pt-libipt-flow.c', 'pt-libipt-timing.c'],
+    headers: ['pt-libipt-io.h'],
     compiler: 'cc',
     flags: ['-O2', '-std=gnu11', '-Wall'],
     libs: ['-lipt'],
@@ -61,6 +55,11 @@ export function packageRoot(): string {
 
 export function nativeSourcePaths(tool: NativeTool): string[] {
   return tool.sources.map((s) => join(packageRoot(), 'harness', 'adapters', 'native', s));
+}
+
+/** Everything the binary is built from (sources and headers), for the up-to-date check. */
+export function nativeInputPaths(tool: NativeTool): string[] {
+  return [...tool.sources, ...(tool.headers ?? [])].map((s) => join(packageRoot(), 'harness', 'adapters', 'native', s));
 }
 
 export function nativeBinaryPath(name: string): string {

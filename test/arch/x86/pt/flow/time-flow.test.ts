@@ -1,4 +1,4 @@
-// Time per instruction through the flow decoder, against libipt 2.0.5 (pt-libipt-time prints
+// Time per instruction through the flow decoder, against libipt 2.0.5 (`pt-libipt time` prints
 // pt_insn_time() after every pt_insn_next()): simulator runs with TSC, MTC and CYC packets.
 // Our side: the `time` of each range the flow decoder reports, for every instruction in it.
 // The IP sequences must agree; then the times are compared instruction by instruction. The
@@ -62,10 +62,10 @@ function ours(run: SimRun, config: PtTimeConfig, skylake: boolean): string[] {
   return out;
 }
 
-/** pt-libipt-time's output lines starting with `kind` (`i` instructions, `b` blocks), without it. */
+/** `pt-libipt time`'s output lines starting with `kind` (`i` instructions, `b` blocks), without it. */
 function libiptLines(tool: string, dir: string, run: SimRun, config: PtTimeConfig, kind: string, extra: string[] = []): string[][] {
   writeFileSync(join(dir, 'trace.pt'), run.trace);
-  const args = ['--pt', join(dir, 'trace.pt')];
+  const args = ['time', '--pt', join(dir, 'trace.pt')];
   run.images.forEach((im, i) => {
     const f = join(dir, `image-${i}.bin`);
     writeFileSync(f, im.bytes);
@@ -75,6 +75,7 @@ function libiptLines(tool: string, dir: string, run: SimRun, config: PtTimeConfi
   args.push('--cpuid-0x15.eax', String(config.cpuid15Eax), '--cpuid-0x15.ebx', String(config.cpuid15Ebx));
   const r = spawnSync(tool, [...args, ...extra], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`pt-libipt ${[...args, ...extra].join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l.startsWith(kind + ' ')).map((l) => l.split(' ').slice(1));
 }
 
@@ -100,7 +101,7 @@ const CASES: Array<[string, PtTraceOptions, 'static' | 'multiproc', boolean?]> =
   ['Skylake (SKL168): TSC + MTC (freq 1) + CYC', { tscEn: true, mtcEn: true, mtcFreq: 1, cycEn: true }, 'multiproc', true],
 ];
 
-const tool = needNativeTool(t, 'pt-libipt-time');
+const tool = needNativeTool(t, 'pt-libipt');
 if (tool !== undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-time-flow-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

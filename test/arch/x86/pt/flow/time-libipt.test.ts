@@ -1,4 +1,4 @@
-// PtClock against libipt 2.0.5 (pt-libipt-time, a small C driver printing pt_insn_time() after
+// PtClock against libipt 2.0.5 (`pt-libipt time`, a small C driver printing pt_insn_time() after
 // every instruction): hand-built streams where every instruction is `jne .` (75 fe) taking
 // one TNT bit, with timing packets, PSB+ and OVF between the TNT packets. libipt "preserves
 // the time at the query": the time an instruction reports is the clock when its TNT packet
@@ -168,7 +168,7 @@ function model(trace: Uint8Array, config: PtTimeConfig): string[] {
 function libipt(tool: string, dir: string, trace: Uint8Array, config: PtTimeConfig): string[] {
   writeFileSync(join(dir, 'trace.pt'), trace);
   if (!existsSync(join(dir, 'code.bin'))) writeFileSync(join(dir, 'code.bin'), CODE);
-  const args = ['--pt', join(dir, 'trace.pt'), '--raw', `${join(dir, 'code.bin')}:0x${ADDR.toString(16)}`];
+  const args = ['time', '--pt', join(dir, 'trace.pt'), '--raw', `${join(dir, 'code.bin')}:0x${ADDR.toString(16)}`];
   if (config.mtcFreq !== undefined) args.push('--mtc-freq', String(config.mtcFreq));
   if (config.nomFreq !== undefined) args.push('--nom-freq', String(config.nomFreq));
   if (config.cpuid15Eax !== undefined) args.push('--cpuid-0x15.eax', String(config.cpuid15Eax));
@@ -176,7 +176,7 @@ function libipt(tool: string, dir: string, trace: Uint8Array, config: PtTimeConf
   if (config.skl168) args.push('--cpu', '6/78/3');
   const r = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`pt-libipt-time failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`pt-libipt time failed: ${r.stderr}`);
   const out: string[] = [];
   for (const line of r.stdout.split('\n')) {
     const f = line.split(' ');
@@ -186,7 +186,7 @@ function libipt(tool: string, dir: string, trace: Uint8Array, config: PtTimeConf
   return out;
 }
 
-const tool = needNativeTool(t, 'pt-libipt-time');
+const tool = needNativeTool(t, 'pt-libipt');
 if (tool !== undefined) {
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-time-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
