@@ -41,7 +41,12 @@ t.test('64-bit: each class, its length and direct target', async (t) => {
     ['mov cr3, rax', B(0x0f, 0x22, 0xd8), X86Class.MOV_CR3, 3],
     ['mov cr0, rax (not CR3)', B(0x0f, 0x22, 0xc0), X86Class.OTHER, 3],
     ['mov rax, cr3 (a read)', B(0x0f, 0x20, 0xd8), X86Class.OTHER, 3],
-    ['invalid (0x06 in 64-bit)', B(0x06, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90), X86Class.INVALID, 0],
+    // libipt's lengths and classes where the CPU would fault (see ild.test.ts).
+    ['0x06 in 64-bit: one byte for libipt', B(0x06, 0x90), X86Class.OTHER, 1],
+    ['9a in 64-bit: a far call for libipt', B(0x9a, 1, 2, 3, 4, 5, 6), X86Class.FAR_CALL, 7],
+    ['ud1: two bytes for libipt', B(0x0f, 0xb9, 0xc0), X86Class.OTHER, 2],
+    ['invalid (VEX map 8)', B(0xc4, 0xe8, 0x78, 0x90, 0xc0, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90), X86Class.INVALID, 0],
+    ['invalid (16 bytes)', B(...Array<number>(15).fill(0x66), 0x90), X86Class.INVALID, 0],
     ['cut short', B(0x0f), X86Class.TRUNCATED, 0],
   ];
   for (const [name, bytes, cls, len, target] of cases) {
