@@ -5,6 +5,7 @@
 // the entries of every instruction in it, so code already seen is never decoded again.
 
 import { X86Class, classifyRun, type X86RunOut } from '../../isa/classify.js';
+import { PtRunTable } from './run-table.js';
 
 /** Longest run classified at once; longer straight-line code continues in a new run. */
 const MAX_RUN = 256;
@@ -24,6 +25,8 @@ export class PtBlockCache {
   readonly cls: Uint8Array;
   /** Per offset of a direct branch: its target. */
   readonly target: Float64Array;
+  /** The same runs as records with links to their successors, for the walk's common case. */
+  readonly runs: PtRunTable;
   /** Runs classified (iced calls), for statistics and tests. */
   fills = 0;
 
@@ -38,6 +41,7 @@ export class PtBlockCache {
     this.length = new Uint8Array(n);
     this.cls = new Uint8Array(n);
     this.target = new Float64Array(n);
+    this.runs = new PtRunTable(this, start, n);
   }
 
   /** Classifies the run at `off` (not yet known) and records it; returns its instruction count. */
@@ -47,8 +51,13 @@ export class PtBlockCache {
     const windowEnd = Math.min(size, off + WINDOW);
     let n = classifyRun(this.bytes.subarray(off, windowEnd), this.start + off, this.bitness, MAX_RUN, scratch);
     const lastCls = scratch.classes[n - 1]!;
-    // Cut by the window, not by the section: end the run before the cut instruction.
-    if (lastCls === X86Class.TRUNCATED && windowEnd < size && n > 1) n--;
+    if (lastCls === X86Class.TRUNCATED && n > 1) {
+      let end = off;
+      for (let k = 0; k < n - 1; k++) end += scratch.lengths[k]!;
+      // Cut by the window, not by the section: end the run before the cut instruction. No byte
+      // left at all: no instruction there (the walk looks for it in another section).
+      if (windowEnd < size || end === size) n--;
+    }
     let o = off;
     const offs = new Int32Array(n);
     for (let k = 0; k < n; k++) {

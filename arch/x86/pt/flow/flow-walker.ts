@@ -8,6 +8,7 @@ import { BIND_VMCS } from './event-queue.js';
 import { isVmptrld } from './event-kinds.js';
 import { P_ASYNC, P_BOUND, P_PGD, P_PGE, P_TNT } from './flow-core.js';
 import { PtFlowReader } from './flow-reader.js';
+import { RunField, RunKind } from './run-table.js';
 
 /** beforeRun() results. */
 export const GO = 0;
@@ -56,10 +57,19 @@ export abstract class PtFlowWalker extends PtFlowReader {
     const stats = this.stats;
     const queue = this.queue;
     let ip = this.ip;
+    // Every other round is fastWalk()'s: it walks on while it can, this loop takes one run.
+    let fast = true;
     for (;;) {
       // Events wait until the TNT bits before them are used up (libipt: pts_event_pending is
       // signalled only with an empty TNT cache).
       if (this.broken) return;
+      if (fast) {
+        ip = this.fastWalk(ip);
+        if (Number.isNaN(ip)) return;
+        fast = false;
+        continue;
+      }
+      fast = true;
       let peek = 0;
       if (this.tntCount === 0) {
         peek = this.peek;
@@ -136,9 +146,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
           }
           const bit = this.tntBit(lastIp, next);
           if (bit < 0) {
-            if (bit === -3) return;
-            if (bit === -2) this.fail(this.peekErrCode, this.peekOff, lastIp, this.peekErrMsg);
-            else this.failQuery(lastIp);
+            this.tntFailed(bit, lastIp);
             return;
           }
           ip = bit === 1 ? cache.target[last]! : next;
@@ -211,6 +219,210 @@ export abstract class PtFlowWalker extends PtFlowReader {
           ip = next;
       }
     }
+  }
+
+  /** tntBit() gave `bit` < 0 at the branch at `lastIp`: the error it stands for (none for -3). */
+  protected tntFailed(bit: number, lastIp: number): void {
+    if (bit === -2) this.fail(this.peekErrCode, this.peekOff, lastIp, this.peekErrMsg);
+    else if (bit === -1) this.failQuery(lastIp);
+  }
+
+  /**
+   * The walk's common case, its state in locals: runs while no event is due and no VMCS waits
+   * for a VMPTRLD, following the run table's links instead of the per-offset maps. Conditional
+   * branches, direct jumps and calls and compressed returns with TNT bits in hand stay in the
+   * inner loop; a new TNT packet, an indirect or far transfer (taken as walk() does) or a new
+   * section reloads what they may change. Every run is reported exactly as walk() does.
+   * Returns the IP where walk() takes over (a run left untouched, or one walk() must check
+   * first); NaN when the walk stops.
+   */
+  protected fastWalk(ip0: number): number {
+    const sink = this.sink;
+    const stack = this.stack;
+    const clock = this.clock;
+    let ip = ip0;
+    // `| 0`: int32 in registers for V8, not tagged values checked at every use.
+    let tc = this.tntCount | 0;
+    // Counted here, added to the statistics at every section round (int32: no overflow there).
+    let insns = 0;
+    let runs = 0;
+    section: for (;;) {
+      this.stats.instructions += insns;
+      this.stats.ranges += runs;
+      insns = runs = 0;
+      const q = this.queue;
+      const peek = this.peek;
+      // With the TNT cache empty a run may start only when beforeRun() would have nothing to do.
+      const quiet = !(peek >= P_PGE && peek !== P_PGD) && q.length === 0;
+      if ((tc === 0 && !quiet) || (q.length !== 0 && q.bind[q.head] === BIND_VMCS)) break;
+      if (!(ip >= this.secStart && ip < this.secEnd) && !this.enterSection(ip)) {
+        ip = Number.NaN;
+        break;
+      }
+      const start = this.secStart;
+      const cache = this.cache!;
+      const table = cache.runs;
+      const size = table.codeSize;
+      const ctx = this.ctx;
+      const sec = this.secIndex;
+      const bitness = this.bitness;
+      const spec = this.speculative;
+      const lo = this.tntLo;
+      const hi = this.tntHi;
+      let time = clock.queryTime;
+      let id = table.at(ip - start) | 0;
+      // The table grows only in the section loop: a link not made yet is made there.
+      const rt = table.rec;
+      for (;;) {
+        const head = rt[id + RunField.HEAD]!;
+        const kind = head & RunField.KIND_MASK;
+        const n = head >> RunField.KIND_BITS;
+        if (kind === RunKind.COND && tc !== 0) {
+          // The hot path: the bit picks the link without a branch.
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          // The decoder's state stays current: a sink may ask for the offset (ptxed --offset).
+          this.tntCount = --tc;
+          const bit = tc >= 32 ? (hi >>> (tc - 32)) & 1 : (lo >>> tc) & 1;
+          // The last bit: libipt now fetches the event read after the TNT packet.
+          if (tc === 0) {
+            clock.latchMark();
+            time = clock.queryTime;
+          }
+          const to = rt[id + RunField.FALL - bit]!;
+          if (to !== 0) {
+            id = to;
+            continue;
+          }
+          ip = bit === 1 ? cache.target[rt[id + RunField.LAST]!]! : start + rt[id + RunField.NEXT]!;
+          if (bit === 1) table.taken(id);
+          else table.fall(id);
+          continue section;
+        }
+        if (tc === 0 && !quiet) {
+          ip = start + rt[id + RunField.START]!;
+          break section;
+        }
+        if (kind === RunKind.JUMP || kind === RunKind.CALL) {
+          // A target in another section, or a TIP.PGD that may disable at it: walk()'s.
+          const target = rt[id + RunField.TARGET]!;
+          if (target < 0 || (tc === 0 && peek === P_PGD)) {
+            ip = start + rt[id + RunField.START]!;
+            break section;
+          }
+          const next = rt[id + RunField.NEXT]!;
+          sink.range(start + rt[id + RunField.START]!, start + next, n, ctx, sec, bitness, time, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          if (kind === RunKind.CALL && target !== next) stack.push(start + next);
+          const to = rt[id + RunField.TAKEN]!;
+          if (to !== 0) {
+            id = to;
+            continue;
+          }
+          table.taken(id);
+          ip = start + target;
+          continue section;
+        }
+        if (kind === RunKind.OTHER) {
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          const to = rt[id + RunField.FALL]!;
+          if (to !== 0) {
+            id = to;
+            continue;
+          }
+          table.fall(id);
+          ip = start + rt[id + RunField.NEXT]!;
+          continue section;
+        }
+        if (kind === RunKind.RETURN && tc !== 0) {
+          const bit = tc > 32 ? (hi >>> (tc - 33)) & 1 : (lo >>> (tc - 1)) & 1;
+          // A failing compressed return is walk()'s to report.
+          if (bit === 0 || stack.depth === 0) {
+            ip = start + rt[id + RunField.START]!;
+            break section;
+          }
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          this.tntCount = --tc;
+          if (tc === 0) {
+            clock.latchMark();
+            time = clock.queryTime;
+          }
+          ip = stack.pop();
+          const to = ip - start;
+          if (!(to >= 0 && to < size)) continue section;
+          const known = table.known(to);
+          if (known === 0) continue section;
+          id = known;
+          continue;
+        }
+        // What is left takes packets (a conditional branch or a return with the TNT cache
+        // empty, an indirect or far transfer): the decoder's methods read on and may change
+        // everything the section loop loaded.
+        const cls = rt[id + RunField.CLS]!;
+        const far = isFarClass(cls);
+        if (kind === RunKind.SLOW && !(cls === X86Class.IND_JUMP || cls === X86Class.IND_CALL || (far && q.length === 0))) {
+          ip = start + rt[id + RunField.START]!;
+          break section;
+        }
+        const last = rt[id + RunField.LAST]!;
+        const lastIp = start + last;
+        const next = start + rt[id + RunField.NEXT]!;
+        if (kind === RunKind.COND || (kind === RunKind.RETURN && peek === P_TNT)) {
+          // The bit is in the next TNT packet (walk() checks for a TIP.PGD at a branch first).
+          if (kind === RunKind.COND && peek === P_PGD) {
+            ip = start + rt[id + RunField.START]!;
+            break section;
+          }
+          sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, time, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          const bit = this.tntBit(lastIp, next);
+          tc = this.tntCount | 0;
+          if (bit < 0) {
+            this.tntFailed(bit, lastIp);
+            ip = Number.NaN;
+            break section;
+          }
+          if (kind === RunKind.COND) {
+            ip = bit === 1 ? cache.target[last]! : next;
+            continue section;
+          }
+          if (bit === 0) {
+            this.fail('bad_retcomp', this.peekOff, lastIp);
+            ip = Number.NaN;
+            break section;
+          }
+          ip = stack.pop();
+          if (Number.isNaN(ip)) {
+            this.fail('retstack_empty', this.peekOff, lastIp);
+            break section;
+          }
+          continue section;
+        }
+        // An indirect or far transfer (or a return that is not compressed): its TIP.
+        sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, time, spec);
+        insns = (insns + n) | 0;
+        runs = (runs + 1) | 0;
+        const call = cls === X86Class.IND_CALL || cls === X86Class.FAR_CALL || cls === X86Class.SYSCALL || cls === X86Class.INT || cls === X86Class.VM_EXIT;
+        if (cls === X86Class.IND_CALL) stack.push(next);
+        if (!this.indirect(lastIp, next, call ? next : Number.NaN, far)) {
+          ip = Number.NaN;
+          break section;
+        }
+        tc = this.tntCount | 0;
+        ip = this.ip;
+        continue section;
+      }
+    }
+    this.stats.instructions += insns;
+    this.stats.ranges += runs;
+    return ip;
   }
 
   /**
