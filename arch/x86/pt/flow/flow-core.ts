@@ -36,6 +36,10 @@ export const P_BOUND = 9;
 export const FAIL_GO_ON = 0;
 export const FAIL_SYNC = 1;
 export const FAIL_END = 2;
+/** An error in the flow met while tracing is disabled (no_enable): reported as `idle`. */
+export const FAIL_IDLE = 3;
+/** An error fetching the next event (a bad event packet, an event in the wrong state): reported as `fetch`. */
+export const FAIL_FETCH = 4;
 
 /** Queue binding for events that wait for their FUP (internal to the read-ahead). */
 export const BIND_FUP = 7;
@@ -143,6 +147,10 @@ export abstract class PtFlowCore {
   /** P_ERROR: the packet decoder's error. */
   protected peekErrCode = '';
   protected peekErrMsg = '';
+  /** peek P_TIP / P_TNT is a packet that does not decode (peekErrCode): the flow fails when it takes it. */
+  protected peekBad = false;
+  /** The error code readAheadError found. */
+  protected scanCode = '';
   /** A packet read after an OVF that is not FUP: processed by the next read-ahead. */
   protected held: PtPacket | null = null;
   /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
@@ -389,7 +397,7 @@ export abstract class PtFlowCore {
   protected fail(code: string, offset: number, ip: number, message: string = flowErrorMessage(code), how = FAIL_GO_ON): void {
     this.stats.errors++;
     this.broken = true;
-    const e = { code, offset, ip, message, sync: how === FAIL_SYNC };
+    const e = { code, offset, ip, message, sync: how === FAIL_SYNC, idle: how === FAIL_IDLE, fetch: how === FAIL_FETCH };
     this.sink.error(e);
     this.go('ERROR');
     if (!this.resync || how === FAIL_END || (how === FAIL_SYNC && offset <= this.syncErrorOff)) {
@@ -415,8 +423,9 @@ export abstract class PtFlowCore {
       this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
       return;
     }
-    if (this.peek === P_PGD && this.peekEnd >= this.trace.length) {
-      // libipt holds the TIP.PGD's event and finds the end of the trace (pte_eos, not printed).
+    const peek = this.peek;
+    if ((peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND) && this.skipTiming(this.peekEnd) >= this.trace.length) {
+      // libipt holds the event it fetched and finds the end of the trace (pte_eos, not printed).
       this.finish();
       return;
     }

@@ -29,8 +29,9 @@
 import { X86Class } from '../../isa/classify.js';
 import { PT_END, PT_ERROR } from '../decoder.js';
 import { PT_PSB } from '../opcodes.js';
+import { flowErrorMessage } from './errors.js';
 import { EV_ASYNC, EV_NR, FlowEvent } from './sink.js';
-import { P_TNT, P_TIP, P_PGE, P_PGD, P_ASYNC, P_OVF, P_END, P_ERROR, P_BOUND, FAIL_SYNC, FAIL_END } from './flow-core.js';
+import { P_TNT, P_TIP, P_PGE, P_PGD, P_ASYNC, P_OVF, P_END, P_ERROR, P_BOUND, FAIL_GO_ON, FAIL_SYNC, FAIL_END, FAIL_IDLE, FAIL_FETCH } from './flow-core.js';
 import { AGAIN, GO, PtFlowWalker, STOP } from './flow-walker.js';
 
 export class PtFlowDecoder extends PtFlowWalker {
@@ -124,16 +125,20 @@ export class PtFlowDecoder extends PtFlowWalker {
         this.finish();
         return;
       case P_ERROR:
-        this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg);
+        this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg, this.eventError ? FAIL_FETCH : FAIL_GO_ON);
         return;
       default:
-        this.fail('no_enable', this.peekOff, Number.NaN);
+        this.fail('no_enable', this.peekOff, Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
     }
   }
 
   /** tntBit taking a new TNT packet. */
   protected override tntBitSlow(at: number, next: number): number {
     if (this.peek !== P_TNT) return -1;
+    if (this.peekBad) {
+      this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
+      return -3;
+    }
     this.queryIp = at;
     this.tntLo = this.peekLo;
     this.tntHi = this.peekHi;
@@ -149,7 +154,7 @@ export class PtFlowDecoder extends PtFlowWalker {
     if ((this.peek as number) === P_ERROR && !this.eventError && this.peekErrCode !== 'eos') return -2;
     if (tick) this.emitTick(next, time);
     const n = --this.tntCount;
-    if (n === 0) this.clock.latchMark();
+    if (n === 0) this.tntEmptied(at);
     return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
   }
 
@@ -190,12 +195,12 @@ export class PtFlowDecoder extends PtFlowWalker {
     }
     if (peek === P_ERROR && this.eventError) {
       // libipt fetches the event after the instruction that took the last packet: the error names that one.
-      this.fail(this.peekErrCode, this.peekErrOff, Number.isNaN(this.queryIp) ? ip : this.queryIp, this.peekErrMsg);
+      this.fail(this.peekErrCode, this.peekErrOff, Number.isNaN(this.queryIp) ? ip : this.queryIp, this.peekErrMsg, FAIL_FETCH);
       return STOP;
     }
     if (peek === P_PGE && this.queue.length === 0) {
       // An enable while tracing: libipt's bad_context when it takes the event.
-      this.fail('bad_context', this.peekOff, this.queryIp);
+      this.fail('bad_context', this.enableErrorOffset(), this.queryIp);
       return STOP;
     }
     return GO;
@@ -209,6 +214,10 @@ export class PtFlowDecoder extends PtFlowWalker {
   protected override indirect(at: number, next: number, resume: number, far = false): boolean {
     for (;;) {
       const peek = this.peek;
+      if ((peek === P_TIP || (peek === P_TNT && this.tntCount === 0)) && this.peekBad) {
+        this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
+        return false;
+      }
       if (peek === P_TIP) {
         if (Number.isNaN(this.peekIp)) {
           this.takeMode(Number.NaN);
@@ -249,7 +258,7 @@ export class PtFlowDecoder extends PtFlowWalker {
         continue;
       }
       if (this.tntCount === 0 && peek === P_PGE && this.queue.length === 0) {
-        this.fail('bad_context', this.peekOff, this.queryIp);
+        this.fail('bad_context', this.enableErrorOffset(), this.queryIp);
         return false;
       }
       this.failQuery(at);

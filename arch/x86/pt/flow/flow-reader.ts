@@ -1,7 +1,7 @@
 // The read-ahead: packets up to the next one the flow consumes (TNT, TIP, TIP.PGE, TIP.PGD, a
 // whole FUP…TIP asynchronous event, a FUP that events bind to), applying or queueing the others.
 
-import { PT_END, PT_ERROR } from '../decoder.js';
+import { PT_END, PT_ERROR, PtPacketDecoder } from '../decoder.js';
 import {
   PT_CBR, PT_EXSTOP, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSB, PT_PTW, PT_STOP, PT_TIP,
   PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64, PT_TNT_8, PT_TSC, PT_VMCS, PT_CYC, PT_MTC, PT_TMA, PT_PAD, PT_MNT,
@@ -30,7 +30,66 @@ export abstract class PtFlowReader extends PtFlowPsb {
     this.readPackets();
     const peek = this.peek;
     if (peek === P_ASYNC || peek === P_PGE || peek === P_PGD || peek === P_OVF) c.mark();
-    if (this.tntCount === 0) c.latchMark();
+    if (this.tntCount === 0) this.tntEmptied(this.queryIp);
+  }
+
+  /**
+   * The TNT cache is used up (its last bit taken by the instruction at `at`): libipt fetches the
+   * next event now, reading ahead past it. What goes wrong there (the event does not decode, does
+   * not fit, or the read-ahead after it fails) names this instruction; it is reported once the
+   * instruction is done (its own errors come first), as an event error.
+   */
+  protected tntEmptied(at: number): void {
+    this.clock.latchMark();
+    const peek = this.peek;
+    if (this.queue.length !== 0) return;
+    if ((peek === P_ERROR && this.eventError) || (peek === P_PGE && this.enabled)) {
+      this.queryIp = at;
+      return;
+    }
+    if (peek !== P_PGD && peek !== P_ASYNC && peek !== P_BOUND) return;
+    const off = this.readAheadError(this.peekEnd);
+    if (off < 0) return;
+    this.queryIp = at;
+    this.peek = P_ERROR;
+    this.peekOff = this.peekErrOff = off;
+    this.peekErrCode = this.scanCode;
+    this.peekErrMsg = flowErrorMessage(this.scanCode);
+    this.eventError = true;
+  }
+
+  /**
+   * Where libipt stands when it rejects a TIP.PGE while tracing: after it (it has read on past
+   * timing packets), or at it when a MODE.Exec before it was the event it fetched.
+   */
+  protected enableErrorOffset(): number {
+    return this.pendingMode !== 0 ? this.peekOff : this.skipTiming(this.peekEnd);
+  }
+
+  /**
+   * libipt's read-ahead from `off` (status and timing packets, up to the next flow or event
+   * packet): the offset of the packet it fails at (its code in scanCode), or -1.
+   */
+  private readAheadError(off: number): number {
+    const s = new PtPacketDecoder({ noSync: true });
+    s.push(this.trace.subarray(off));
+    s.end();
+    for (;;) {
+      const t = s.next();
+      switch (t) {
+        case PT_PAD: case PT_MTC: case PT_TSC: case PT_TMA: case PT_CYC:
+          continue;
+        case PT_ERROR: {
+          const e = s.error!;
+          const at = off + e.offset;
+          if (e.code === 'eos' || (e.code === 'bad_packet' && deferredError(this.trace, at))) return -1;
+          this.scanCode = e.code;
+          return at;
+        }
+        default:
+          return -1;
+      }
+    }
   }
 
   protected readPackets(): void {
@@ -39,6 +98,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
     this.aheadEventOff = -1;
     this.peek = 0;
     this.eventError = false;
+    this.peekBad = false;
     for (;;) {
       const t = this.nextPacket();
       switch (t) {
@@ -53,6 +113,15 @@ export abstract class PtFlowReader extends PtFlowPsb {
         case PT_TIP:
         case PT_TIP_PGE:
         case PT_TIP_PGD:
+          if (t === PT_TIP_PGE && p.ipc === 0) {
+            // An enable must say where: libipt rejects the packet when it fetches the event.
+            this.peek = P_ERROR;
+            this.peekOff = this.peekErrOff = p.offset + this.base;
+            this.peekErrCode = 'bad_packet';
+            this.peekErrMsg = flowErrorMessage('bad_packet');
+            this.eventError = true;
+            return;
+          }
           this.lastIp.update(p.ipc, p.lo, p.hi);
           this.peek = t === PT_TIP ? P_TIP : t === PT_TIP_PGE ? P_PGE : P_PGD;
           this.peekOff = p.offset + this.base;
@@ -65,7 +134,17 @@ export abstract class PtFlowReader extends PtFlowPsb {
             if (this.boundFup(this.lastIp.ip, p.offset + this.base, p.size)) return;
             continue;
           }
+          if (p.ipc === 0) {
+            // An asynchronous branch needs its source: libipt's read-ahead fails here.
+            this.peek = P_ERROR;
+            this.peekOff = p.offset + this.base;
+            this.peekErrCode = 'ip_suppressed';
+            this.peekErrMsg = flowErrorMessage('ip_suppressed');
+            return;
+          }
           this.asyncEvent(this.lastIp.ip, p.offset + this.base);
+          // peek 0: a FUP while disabled that no TIP completed; the packet after it is held.
+          if (this.peek === 0) continue;
           return;
         case PT_PIP:
           if (this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
@@ -161,12 +240,34 @@ export abstract class PtFlowReader extends PtFlowPsb {
           this.peekOff = this.trace.length;
           return;
         case PT_ERROR:
-          this.packetError();
+          this.readError();
           return;
         default:
           // PAD, TRIG.
           continue;
       }
+    }
+  }
+
+  /**
+   * A packet that does not decode, met by the read-ahead. libipt's read-ahead only looks at the
+   * opcode of flow and event packets and decodes them when it takes them: a bad TIP or TNT.64
+   * fails the query that takes it, a bad event packet (FUP, TIP.PGE, TIP.PGD, MODE, PTW) fails
+   * when the event is fetched. Other packets it decodes as it reads ahead: the query fails.
+   */
+  private readError(): void {
+    this.packetError();
+    if (this.peekErrCode !== 'bad_packet') return;
+    const off = this.peekOff;
+    const deferred = deferredError(this.trace, off);
+    if (deferred === P_TIP || deferred === P_TNT) {
+      this.peek = deferred;
+      this.peekBad = true;
+      this.peekIp = 0;
+      this.peekBits = 0;
+    } else if (deferred !== 0) {
+      this.eventError = true;
+      this.peekErrOff = off;
     }
   }
 
@@ -278,6 +379,13 @@ export abstract class PtFlowReader extends PtFlowPsb {
           this.packetError();
           return;
         default:
+          if (!this.enabled) {
+            // While disabled libipt keeps the FUP's event waiting for a TIP that never comes:
+            // the packet is read as if the FUP had not been there.
+            this.held = p.clone();
+            this.peek = 0;
+            return;
+          }
           // A FUP with no TIP to complete it: libipt reports the packet that broke the event.
           this.peek = P_ERROR;
           this.peekOff = this.peekErrOff = p.offset + this.base;
@@ -288,4 +396,18 @@ export abstract class PtFlowReader extends PtFlowPsb {
       }
     }
   }
+}
+
+/**
+ * A packet at `off` that does not decode, as libipt's read-ahead sees it from its opcode: P_TIP
+ * or P_TNT (TIP, TNT.64: decoded by the query that takes it), P_ERROR (FUP, TIP.PGE, TIP.PGD,
+ * MODE, PTW: decoded when the event is fetched), 0 (decoded as it is read).
+ */
+function deferredError(b: Uint8Array, off: number): number {
+  const h = b[off]!;
+  const ext = h === 0x02 ? b[off + 1] ?? 0 : -1;
+  if ((h & 0x1f) === 0x0d) return P_TIP;
+  if (ext === 0xa3) return P_TNT;
+  if ((h & 0x1f) === 0x11 || (h & 0x1f) === 0x01 || (h & 0x1f) === 0x1d || h === 0x99 || (ext & 0x1f) === 0x12) return P_ERROR;
+  return 0;
 }

@@ -48,7 +48,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
     if (this.tntCount === 0) return this.tntBitSlow(at, next);
     const n = --this.tntCount;
     // The last bit: libipt now fetches the event read after the TNT packet.
-    if (n === 0) this.clock.latchMark();
+    if (n === 0) this.tntEmptied(at);
     return n >= 32 ? (this.tntHi >>> (n - 32)) & 1 : (this.tntLo >>> n) & 1;
   }
 

@@ -88,6 +88,17 @@ export class PtxedPrinter implements FlowSink {
   private readonly checkFn = (ip: number): void => {
     this.checkInstruction(ip);
   };
+  // Instruction decoder: libipt's last pt_insn (the last run's last instruction; after a failed
+  // decode none, with the IP that failed), which ptxed prints again when pt_insn_next fails
+  // while tracing is disabled.
+  private lastStart = Number.NaN;
+  private lastCount = 0;
+  private lastSection = 0;
+  private lastBitness: 16 | 32 | 64 = 64;
+  private lastSpeculative = false;
+  private failedIp = Number.NaN;
+  /** Where the last event line starts in `text` (-1: something else came after it). */
+  private eventLineAt = -1;
 
   constructor(
     private readonly image: PtImage,
@@ -120,9 +131,17 @@ export class PtxedPrinter implements FlowSink {
   range(start: number, _end: number, count: number, _ctx: number, section: number, bitness: number, _time: number, speculative?: boolean): void {
     this.instructions += count;
     this.ranges++;
+    this.eventLineAt = -1;
     const mode = bitness as 16 | 32 | 64;
     const prefix = this.linePrefix(speculative === true);
     const blocks = this.blockModel;
+    if (this.o.blockDecoder !== true) {
+      this.lastStart = start;
+      this.lastCount = count;
+      this.lastSection = section;
+      this.lastBitness = mode;
+      this.lastSpeculative = speculative === true;
+    }
     if (blocks !== null) {
       blocks.add(start, count, section, mode, prefix);
     } else {
@@ -154,14 +173,50 @@ export class PtxedPrinter implements FlowSink {
     let head = '';
     if (this.o.offset) head += `${formatAddr(this.offsetNow())}  `;
     if (this.o.eventTime && (time === undefined || flags & EV_HAS_TIME)) head += `${formatAddr(this.eventTime)}  `;
+    this.eventLineAt = this.text.length;
     this.text += `[${head}${s}]\n`;
   }
 
   /** An error; `sync`: it came from (re)synchronising, libipt's pt_*_sync_forward (ptxed: `sync error`). */
-  error(e: DecodeError & { ip: number; sync?: boolean }): void {
+  error(e: DecodeError & { ip: number; sync?: boolean; idle?: boolean; fetch?: boolean }): void {
     this.blockModel?.beforeEvent(false);
     this.errors++;
-    this.text += `[${hex(e.offset)}, ${hex(Number.isNaN(e.ip) ? 0 : e.ip)}: ${e.sync === true ? 'sync error' : 'error'}: ${e.message}]\n`;
+    // The event being reported when the next one failed to fetch: ptxed does not print it.
+    if (e.fetch === true && this.eventLineAt >= 0) this.text = this.text.slice(0, this.eventLineAt);
+    this.eventLineAt = -1;
+    let ip = e.ip;
+    if (this.o.blockDecoder !== true) ip = this.lastInstructionAt(e);
+    this.text += `[${hex(e.offset)}, ${hex(Number.isNaN(ip) ? 0 : ip)}: ${e.sync === true ? 'sync error' : 'error'}: ${e.message}]\n`;
+  }
+
+  /**
+   * ptxed with the instruction decoder names the IP of libipt's last instruction in an error
+   * without one of its own (tracing disabled). An error from pt_insn_next while tracing is
+   * disabled (`idle`) leaves that instruction in place, and ptxed prints and counts it again.
+   * A failed decode leaves no instruction, only its IP. The error's IP.
+   */
+  private lastInstructionAt(e: { code: string; ip: number; idle?: boolean; sync?: boolean }): number {
+    if (e.idle === true || (Number.isNaN(e.ip) && e.sync !== true)) {
+      if (this.lastCount === 0) return this.failedIp;
+      let last = Number.NaN;
+      forEachInstruction(this.image, this.lastSection, this.lastBitness, this.lastStart, this.lastCount, (at) => {
+        last = at;
+      });
+      if (e.idle !== true) return last;
+      this.instructions++;
+      if (!this.o.quiet) {
+        this.prefix = this.linePrefix(this.lastSpeculative);
+        this.section = this.lastSection;
+        this.bitness = this.lastBitness;
+        this.line(last);
+      }
+      return last;
+    }
+    if (e.code === 'nomap' || e.code === 'bad_insn') {
+      this.lastCount = 0;
+      this.failedIp = e.ip;
+    }
+    return e.ip;
   }
 
   /** The end of the trace: what is held back is printed. */
@@ -180,6 +235,7 @@ export class PtxedPrinter implements FlowSink {
     if (this.text.length === 0) return;
     this.write(this.text);
     this.text = '';
+    this.eventLineAt = -1;
   }
 
   /** Frees the disassembler's WASM objects. */

@@ -96,8 +96,14 @@ export interface FlowSink {
    * The extra arguments may be left out by implementers that do not need them.
    */
   event(kind: number, ip: number, value: number, extra?: number, flags?: number, time?: number): void;
-  /** A decode error; `ip` is NaN when there is none; `sync`: it came from synchronising (ptxed's `sync error`). */
-  error(e: DecodeError & { ip: number; sync?: boolean }): void;
+  /**
+   * A decode error; `ip` is NaN when there is none; `sync`: it came from synchronising (ptxed's
+   * `sync error`); `idle`: it came from asking for the next instruction while tracing was
+   * disabled (libipt's pt_insn_next leaves the last instruction in place then; ptxed prints it);
+   * `fetch`: it came from fetching the next event (libipt's pt_insn_event / pt_blk_event fails
+   * then, and ptxed does not print the event that call was reporting).
+   */
+  error(e: DecodeError & { ip: number; sync?: boolean; idle?: boolean; fetch?: boolean }): void;
 }
 
 /** Names of FlowEvent kinds, index = kind. */

@@ -45,7 +45,7 @@ function hex(s: string): Uint8Array {
   return Uint8Array.from({ length: t.length / 2 }, (_, i) => parseInt(t.slice(2 * i, 2 * i + 2), 16));
 }
 
-/** A trace from text: `psb; mode 64; fup 0x1000; psbend; tnt !.; tip 0x2000; pgd; …`. */
+/** A trace from text: `psb; mode 64; fup 0x1000; psbend; tnt !.; tip 0x2000; pgd; raw ad 00; …`. */
 export function trace(text: string): Uint8Array {
   const enc = new PtEncoder();
   const p = new PtPacket();
@@ -59,6 +59,8 @@ export function trace(text: string): Uint8Array {
     const n = (i: number, d = 0): number => (a[i] === undefined ? d : Number(a[i]));
     switch (op) {
       case undefined: case '': break;
+      // Bytes as they are, for packets the encoder does not write (reserved or unknown encodings).
+      case 'raw': for (const b of a) enc.out.push(parseInt(b, 16)); break;
       case 'psb': enc.simple(PT_PSB); break;
       case 'psbend': enc.simple(PT_PSBEND); break;
       case 'ovf': enc.simple(PT_OVF); break;
