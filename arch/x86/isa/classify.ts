@@ -20,17 +20,12 @@ export { X86Class, X86_CLASS_NAMES, isFarClass, isFlowClass } from './classes.js
 export interface X86RunOut {
   lengths: Uint8Array;
   classes: Uint8Array;
-  /** Direct branch targets (NaN for the others). */
+  /** Direct branch targets, IP + length + displacement as libipt adds them (no wrap in 16/32-bit mode); NaN for the others. */
   targets: Float64Array;
 }
 
 /** libipt's length decoder, shared by every run (it keeps nothing between calls). */
 const ild = new X86Ild();
-
-/** A direct branch target in the mode's width, as the CPU computes it (libipt does not wrap it). */
-function wrap(target: number, bitness: 16 | 32 | 64): number {
-  return bitness === 64 ? target : bitness === 32 ? target >>> 0 : target & 0xffff;
-}
 
 /**
  * Classifies the straight-line run of code in `bytes` (which hold the code at `ip`): from the
@@ -53,7 +48,7 @@ export function classifyRun(bytes: Uint8Array, ip: number, bitness: 16 | 32 | 64
     const len = ild.length;
     out.lengths[n] = len;
     out.classes[n] = cls;
-    out.targets[n] = cls === X86Class.COND_JUMP || cls === X86Class.JUMP || cls === X86Class.CALL ? wrap(ip + off + len + ild.displacement, bitness) : Number.NaN;
+    out.targets[n] = cls === X86Class.COND_JUMP || cls === X86Class.JUMP || cls === X86Class.CALL ? ip + off + len + ild.displacement : Number.NaN;
     off += len;
     n++;
     if (cls !== X86Class.OTHER) return n;

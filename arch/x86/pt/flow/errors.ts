@@ -14,6 +14,8 @@ export const FLOW_ERROR_MESSAGES: Readonly<Record<string, string>> = {
   no_enable: 'expected tracing enabled event',
   event_ignored: 'event ignored',
   overflow: 'overflow',
+  // Not libipt's (its decoder loops for ever there).
+  loop: 'endless loop of direct branches without trace',
 };
 
 /** libipt's message for an error code (the code itself when libipt has none). */

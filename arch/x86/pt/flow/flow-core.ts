@@ -59,6 +59,8 @@ export interface PtFlowOptions {
   tick?: boolean;
   /** MODE.Exec IF bit as IFLAGS events (Event Trace CPUs, ptxed 2.1 --event:iflags). */
   iflags?: boolean;
+  /** Read TRIG packets (libipt 2.2). Off by default: 0xd9 is an unknown opcode, as for libipt 2.0.5. */
+  trig?: boolean;
 }
 
 export interface PtFlowStats {
@@ -86,6 +88,7 @@ export abstract class PtFlowCore {
   protected readonly filter: PtAddrFilter | undefined;
   protected readonly tick: boolean;
   protected readonly iflags: boolean;
+  protected readonly trig: boolean;
 
   // Flow state.
   protected ip = 0;
@@ -138,6 +141,8 @@ export abstract class PtFlowCore {
   protected peekEnd = 0;
   /** P_ASYNC: the FUP's IP; peekIp holds the TIP's (NaN when suppressed); asyncDisable for TIP.PGD. */
   protected asyncFrom = Number.NaN;
+  /** A FUP while tracing whose TIP did not follow at once: the next TIP (or TIP.PGD) completes it. */
+  protected fupPending = Number.NaN;
   protected asyncDisable = false;
   protected asyncCr3 = Number.NaN;
   protected asyncNr = false;
@@ -151,6 +156,9 @@ export abstract class PtFlowCore {
   protected peekBad = false;
   /** The error code readAheadError found. */
   protected scanCode = '';
+  /** Direct branches walked (flow-walker.ts checks now and then that trace is still consumed). */
+  protected directRuns = 0;
+  protected loopMark = -1;
   /** A packet read after an OVF that is not FUP: processed by the next read-ahead. */
   protected held: PtPacket | null = null;
   /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
@@ -190,6 +198,7 @@ export abstract class PtFlowCore {
     this.filter = hasAddrFilter(options.filter) ? options.filter : undefined;
     this.tick = options.tick === true;
     this.iflags = options.iflags === true;
+    this.trig = options.trig === true;
   }
 
   /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
@@ -237,7 +246,7 @@ export abstract class PtFlowCore {
   /** A fresh packet decoder from `offset` (it searches the first PSB itself). */
   protected startAt(offset: number): void {
     this.base = offset;
-    this.pk = new PtPacketDecoder();
+    this.pk = new PtPacketDecoder({ trig: this.trig });
     this.pk.push(this.trace.subarray(offset));
     this.pk.end();
     this.held = null;
@@ -252,7 +261,7 @@ export abstract class PtFlowCore {
     this.fupWaiting = 0;
     this.statusErrorOff = -1;
     this.queue.clear();
-    this.asyncFrom = Number.NaN;
+    this.asyncFrom = this.fupPending = Number.NaN;
     this.queryIp = Number.NaN;
     this.resumeIp = Number.NaN;
     this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
@@ -406,12 +415,13 @@ export abstract class PtFlowCore {
     }
     if (how === FAIL_SYNC) this.syncErrorOff = offset;
     // libipt searches the next PSB from its position, skipping the PSB it last synced at.
-    const from = offset === this.syncOff ? offset + 16 : offset;
+    // (Never at or before that PSB again: decoding always moves on.)
+    const from = offset <= this.syncOff ? this.syncOff + 16 : offset;
     this.startAt(Math.min(from, this.trace.length));
   }
 
   /** The error for a query that found `peek` instead of what it wanted. */
-  protected failQuery(ip: number): void {
+  protected failQuery(ip: number, indirect = false): void {
     // The end of the trace, also inside a last packet cut short: libipt's query returns pte_eos,
     // which ends decoding without an error.
     if (this.peek === P_END || (this.peek === P_ERROR && this.peekErrCode === 'eos')) {
@@ -429,7 +439,14 @@ export abstract class PtFlowCore {
       this.finish();
       return;
     }
-    this.fail('bad_query', this.errOff(), ip);
+    let off = this.errOff();
+    // An indirect query after a fetched event takes a TNT.8 it finds there into its empty cache
+    // and looks on: libipt stands after it.
+    if (indirect && this.tntCount === 0 && this.headBind() !== BIND_PIP && this.headBind() !== BIND_VMCS && (peek === P_PGD || peek === P_ASYNC || peek === P_BOUND)) {
+      const b = this.trace[off];
+      if (b !== undefined && (b & 1) === 0 && b !== 0 && b !== 2) off++;
+    }
+    this.fail('bad_query', off, ip);
   }
 
   /**
@@ -443,7 +460,8 @@ export abstract class PtFlowCore {
     if (this.tntCount > 0) return this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
     // With the TNT cache empty libipt has fetched a pending event already and stands after it.
     const peek = this.peek;
-    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND ? this.peekEnd : this.peekOff;
+    // (It has read on past timing packets.)
+    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND ? this.skipTiming(this.peekEnd) : this.peekOff;
   }
 
   /** Switches the execution mode (the block caches are per mode). */
@@ -496,4 +514,24 @@ export abstract class PtFlowCore {
 /** MODE.Exec CS.L / CS.D → bitness (64, 32, 16); (1,1) is reserved: treated as 64. */
 export function modeBits(csl: number, csd: number): number {
   return csl ? 64 : csd ? 32 : 16;
+}
+
+/**
+ * A packet at `off` that does not decode, as libipt's read-ahead sees it from its opcode: P_TIP
+ * or P_TNT (TIP, TNT.64: decoded by the query that takes it), P_ERROR (TIP.PGE, TIP.PGD, MODE,
+ * PTW: decoded when the event is fetched), 0 (decoded as it is read: a FUP too).
+ */
+export function deferredError(b: Uint8Array, off: number): number {
+  const h = b[off]!;
+  const ext = h === 0x02 ? b[off + 1] ?? 0 : -1;
+  if ((h & 0x1f) === 0x0d) return P_TIP;
+  if (ext === 0xa3) return P_TNT;
+  if ((h & 0x1f) === 0x11 || (h & 0x1f) === 0x01 || h === 0x99 || (ext & 0x1f) === 0x12) return P_ERROR;
+  return 0;
+}
+
+/** The packet at `off` is a TIP, TIP.PGE, TIP.PGD or TNT.64 (by its opcode). */
+export function isFlowPacket(b: Uint8Array, off: number): boolean {
+  const low = b[off]! & 0x1f;
+  return low === 0x0d || low === 0x11 || low === 0x01 || (b[off] === 0x02 && b[off + 1] === 0xa3);
 }

@@ -75,7 +75,8 @@ export class PtFlowDecoder extends PtFlowWalker {
     // libipt processes the first pending event inside its sync: an error there ends decoding.
     if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, FAIL_END);
     // So does an error in the read-ahead after the PSB+ (a bad packet, a timing packet it rejects).
-    else if ((this.peek as number) === P_ERROR) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, FAIL_SYNC);
+    // (With tracing disabled after PSB+ the sync itself succeeded: an error like any other.)
+    else if ((this.peek as number) === P_ERROR) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, this.enabled ? FAIL_SYNC : FAIL_GO_ON);
   }
 
   /** Applies a resolved OVF (peek P_OVF) and reads on. */
@@ -126,6 +127,10 @@ export class PtFlowDecoder extends PtFlowWalker {
         return;
       case P_ERROR:
         this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg, this.eventError ? FAIL_FETCH : FAIL_GO_ON);
+        return;
+      case P_ASYNC:
+        // A FUP + TIP while disabled: libipt takes the event, reads on, and wants an enable.
+        this.fail('no_enable', this.skipTiming(this.peekEnd), Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
         return;
       default:
         this.fail('no_enable', this.peekOff, Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
@@ -221,7 +226,8 @@ export class PtFlowDecoder extends PtFlowWalker {
       if (peek === P_TIP) {
         if (Number.isNaN(this.peekIp)) {
           this.takeMode(Number.NaN);
-          this.fail('noip', this.peekOff, at);
+          // libipt has read the TIP: it stands after it.
+          this.fail('noip', this.peekEnd, at);
           return false;
         }
         const time = this.clockNow();
@@ -261,7 +267,7 @@ export class PtFlowDecoder extends PtFlowWalker {
         this.fail('bad_context', this.enableErrorOffset(), this.queryIp);
         return false;
       }
-      this.failQuery(at);
+      this.failQuery(at, true);
       return false;
     }
   }
@@ -318,7 +324,7 @@ export class PtFlowDecoder extends PtFlowWalker {
 
   /** SKD022: the instruction at `ip` is a VM entry: it runs, then tracing is disabled (true). */
   protected vmEntryAt(ip: number): boolean {
-    if ((ip < this.secStart || ip >= this.secEnd) && !this.enterSection(ip)) return true;
+    if (!(ip >= this.secStart && ip < this.secEnd) && !this.enterSection(ip)) return true;
     const off = ip - this.secStart;
     const cache = this.cache!;
     if (cache.runCount[off] === 0) cache.fill(off);

@@ -10,7 +10,7 @@ import type { PtPacket } from '../packet.js';
 import { flowErrorMessage } from './errors.js';
 import { BIND_IP, BIND_NOW } from './event-queue.js';
 import { EV_ASYNC, EV_HAS_TIME, EV_NR, EV_STATUS_UPDATE, FlowEvent } from './sink.js';
-import { PtFlowCore, modeBits, P_OVF, P_ERROR, P_BOUND, FAIL_GO_ON, FAIL_SYNC } from './flow-core.js';
+import { PtFlowCore, isFlowPacket, modeBits, P_OVF, P_ERROR, P_BOUND, FAIL_GO_ON, FAIL_SYNC } from './flow-core.js';
 
 export abstract class PtFlowPsb extends PtFlowCore {
   // Packets ---------------------------------------------------------------------------------
@@ -101,6 +101,11 @@ export abstract class PtFlowPsb extends PtFlowCore {
         case PT_ERROR:
           this.dropQueuedFrom(mark);
           this.packetError();
+          // A TIP, TIP.PGE, TIP.PGD or TNT.64 has no place in PSB+: libipt rejects it by its opcode.
+          if (this.peekErrCode === 'bad_packet' && isFlowPacket(this.trace, this.peekOff)) {
+            this.peekErrCode = 'bad_context';
+            this.peekErrMsg = flowErrorMessage('bad_context');
+          }
           this.fail(this.peekErrCode, psbOff, Number.NaN, this.peekErrMsg, first ? FAIL_SYNC : FAIL_GO_ON);
           return false;
         default:
@@ -197,7 +202,7 @@ export abstract class PtFlowPsb extends PtFlowCore {
     this.queue.keepOnly(BIND_NOW);
     this.fupWaiting = 0;
     this.cfeAsync = false;
-    this.asyncFrom = Number.NaN;
+    this.asyncFrom = this.fupPending = Number.NaN;
     this.clock.overflow();
     this.peekOff = p.offset + this.base;
     const ovfEnd = this.peekOff + p.size;

@@ -11,7 +11,7 @@ import { flowErrorMessage } from './errors.js';
 import { BIND_IP, BIND_NOW, BIND_PIP, BIND_PTWRITE, BIND_VMCS } from './event-queue.js';
 import { cfeEventKind, cfeIsAsync } from './event-kinds.js';
 import { EV_NR, FlowEvent } from './sink.js';
-import { modeBits, P_TNT, P_TIP, P_PGE, P_PGD, P_ASYNC, P_OVF, P_END, P_ERROR, P_BOUND, BIND_FUP } from './flow-core.js';
+import { modeBits, P_TNT, P_TIP, P_PGE, P_PGD, P_ASYNC, P_OVF, P_END, P_ERROR, P_BOUND, BIND_FUP, deferredError } from './flow-core.js';
 import { PtFlowPsb } from './flow-psb.js';
 
 const TWO32 = 4294967296;
@@ -71,7 +71,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
    * packet): the offset of the packet it fails at (its code in scanCode), or -1.
    */
   private readAheadError(off: number): number {
-    const s = new PtPacketDecoder({ noSync: true });
+    const s = new PtPacketDecoder({ noSync: true, trig: this.trig });
     s.push(this.trace.subarray(off));
     s.end();
     for (;;) {
@@ -123,6 +123,19 @@ export abstract class PtFlowReader extends PtFlowPsb {
             return;
           }
           this.lastIp.update(p.ipc, p.lo, p.hi);
+          if (t !== PT_TIP_PGE && !Number.isNaN(this.fupPending)) {
+            // The TIP of an earlier FUP: an asynchronous branch (or disable) from the FUP's IP.
+            this.peek = P_ASYNC;
+            this.peekOff = p.offset + this.base;
+            this.peekEnd = this.peekOff + p.size;
+            this.asyncFrom = this.fupPending;
+            this.fupPending = Number.NaN;
+            this.asyncDisable = t === PT_TIP_PGD;
+            this.asyncCr3 = this.asyncVmcs = Number.NaN;
+            this.asyncMode = 0;
+            this.peekIp = p.ipc === 0 ? Number.NaN : this.lastIp.ip;
+            return;
+          }
           this.peek = t === PT_TIP ? P_TIP : t === PT_TIP_PGE ? P_PGE : P_PGD;
           this.peekOff = p.offset + this.base;
           this.peekEnd = this.peekOff + p.size;
@@ -252,7 +265,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
   /**
    * A packet that does not decode, met by the read-ahead. libipt's read-ahead only looks at the
    * opcode of flow and event packets and decodes them when it takes them: a bad TIP or TNT.64
-   * fails the query that takes it, a bad event packet (FUP, TIP.PGE, TIP.PGD, MODE, PTW) fails
+   * fails the query that takes it, a bad event packet (TIP.PGE, TIP.PGD, MODE, PTW) fails
    * when the event is fetched. Other packets it decodes as it reads ahead: the query fails.
    */
   private readError(): void {
@@ -319,7 +332,8 @@ export abstract class PtFlowReader extends PtFlowPsb {
     if (!this.enabled) return false;
     if (abort) {
       this.asyncEvent(ip, offset);
-      return true;
+      // peek 0: no TIP followed; the read-ahead goes on (the next TIP completes the event).
+      return this.peek !== 0;
     }
     if (q.bind[q.last] === BIND_PTWRITE) return false;
     this.peek = P_BOUND;
@@ -379,35 +393,13 @@ export abstract class PtFlowReader extends PtFlowPsb {
           this.packetError();
           return;
         default:
-          if (!this.enabled) {
-            // While disabled libipt keeps the FUP's event waiting for a TIP that never comes:
-            // the packet is read as if the FUP had not been there.
-            this.held = p.clone();
-            this.peek = 0;
-            return;
-          }
-          // A FUP with no TIP to complete it: libipt reports the packet that broke the event.
-          this.peek = P_ERROR;
-          this.peekOff = this.peekErrOff = p.offset + this.base;
-          this.peekErrCode = 'bad_context';
-          this.peekErrMsg = flowErrorMessage('bad_context');
-          this.eventError = true;
+          // libipt queues the FUP's event for the next TIP and reads on as if the FUP had not
+          // been there (while disabled that TIP never comes). peek 0: the packet is held.
+          if (this.enabled) this.fupPending = from;
+          this.held = p.clone();
+          this.peek = 0;
           return;
       }
     }
   }
-}
-
-/**
- * A packet at `off` that does not decode, as libipt's read-ahead sees it from its opcode: P_TIP
- * or P_TNT (TIP, TNT.64: decoded by the query that takes it), P_ERROR (FUP, TIP.PGE, TIP.PGD,
- * MODE, PTW: decoded when the event is fetched), 0 (decoded as it is read).
- */
-function deferredError(b: Uint8Array, off: number): number {
-  const h = b[off]!;
-  const ext = h === 0x02 ? b[off + 1] ?? 0 : -1;
-  if ((h & 0x1f) === 0x0d) return P_TIP;
-  if (ext === 0xa3) return P_TNT;
-  if ((h & 0x1f) === 0x11 || (h & 0x1f) === 0x01 || (h & 0x1f) === 0x1d || h === 0x99 || (ext & 0x1f) === 0x12) return P_ERROR;
-  return 0;
 }

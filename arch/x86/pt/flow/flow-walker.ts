@@ -15,6 +15,9 @@ export const GO = 0;
 export const AGAIN = 1;
 export const STOP = 2;
 
+/** Direct branches between checks that the walk still consumes trace (2^20 - 1, a mask). */
+const LOOP_CHECK = 0xfffff;
+
 export abstract class PtFlowWalker extends PtFlowReader {
   /** Before the run at `ip` with the TNT cache empty: GO, AGAIN (continue at this.ip) or STOP. */
   protected abstract beforeRun(ip: number): number;
@@ -84,7 +87,8 @@ export abstract class PtFlowWalker extends PtFlowReader {
           peek = this.peek;
         }
       }
-      if (ip < this.secStart || ip >= this.secEnd) {
+      // Written so that a NaN IP (never expected) goes to enterSection and its nomap, not into the cache.
+      if (!(ip >= this.secStart && ip < this.secEnd)) {
         if (!this.enterSection(ip)) return;
       }
       const cache = this.cache!;
@@ -122,8 +126,9 @@ export abstract class PtFlowWalker extends PtFlowReader {
           stats.instructions += n - 1;
           stats.ranges++;
         }
-        if (cls === X86Class.INVALID) this.fail('bad_insn', this.peekOff, lastIp);
-        else this.fail('nomap', this.peekOff, lastIp + 0);
+        // Cut by the section's end too (TRUNCATED): libipt's bad_insn, when nothing is mapped
+        // right after (an adjacent section it would read on into is not joined here).
+        this.fail('bad_insn', this.peekOff, lastIp);
         return;
       }
       const next = lastIp + len;
@@ -154,6 +159,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
         }
         case X86Class.JUMP:
         case X86Class.CALL: {
+          if ((++this.directRuns & LOOP_CHECK) === 0 && this.endlessLoop(lastIp)) return;
           const to = cache.target[last]!;
           if (this.tntCount === 0 && this.peek === P_PGD && this.disablesAt(to)) {
             this.disable(this.peekIp, to);
@@ -222,6 +228,21 @@ export abstract class PtFlowWalker extends PtFlowReader {
   }
 
   /** tntBit() gave `bit` < 0 at the branch at `lastIp`: the error it stands for (none for -3). */
+  /**
+   * Every 2^20 direct branches: has the walk taken a packet since the last check? Code that only
+   * branches directly (jmp $) runs forever without trace; libipt's decoder would too. Here it is
+   * an error (`loop`) at the branch at `ip`, and decoding goes on at the next PSB. True: stop.
+   */
+  protected endlessLoop(ip: number): boolean {
+    const at = this.peekOff * 128 + this.tntCount;
+    if (at !== this.loopMark) {
+      this.loopMark = at;
+      return false;
+    }
+    this.fail('loop', this.peekOff, ip);
+    return true;
+  }
+
   protected tntFailed(bit: number, lastIp: number): void {
     if (bit === -2) this.fail(this.peekErrCode, this.peekOff, lastIp, this.peekErrMsg);
     else if (bit === -1) this.failQuery(lastIp);
@@ -269,7 +290,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
       const spec = this.speculative;
       const lo = this.tntLo;
       const hi = this.tntHi;
-      let time = clock.queryTime;
+      const time = clock.queryTime;
       let id = table.at(ip - start) | 0;
       // The table grows only in the section loop: a link not made yet is made there.
       const rt = table.rec;
@@ -285,10 +306,12 @@ export abstract class PtFlowWalker extends PtFlowReader {
           // The decoder's state stays current: a sink may ask for the offset (ptxed --offset).
           this.tntCount = --tc;
           const bit = tc >= 32 ? (hi >>> (tc - 32)) & 1 : (lo >>> tc) & 1;
-          // The last bit: libipt now fetches the event read after the TNT packet.
           if (tc === 0) {
-            clock.latchMark();
-            time = clock.queryTime;
+            // The last bit: libipt now fetches the event read after the TNT packet, which may
+            // change what is next (the section loop looks again).
+            this.tntEmptied(start + rt[id + RunField.LAST]!);
+            ip = bit === 1 ? cache.target[rt[id + RunField.LAST]!]! : start + rt[id + RunField.NEXT]!;
+            continue section;
           }
           const to = rt[id + RunField.FALL - bit]!;
           if (to !== 0) {
@@ -312,6 +335,10 @@ export abstract class PtFlowWalker extends PtFlowReader {
             break section;
           }
           const next = rt[id + RunField.NEXT]!;
+          if ((++this.directRuns & LOOP_CHECK) === 0 && this.endlessLoop(start + rt[id + RunField.LAST]!)) {
+            ip = Number.NaN;
+            break section;
+          }
           sink.range(start + rt[id + RunField.START]!, start + next, n, ctx, sec, bitness, time, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
@@ -349,11 +376,9 @@ export abstract class PtFlowWalker extends PtFlowReader {
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           this.tntCount = --tc;
-          if (tc === 0) {
-            clock.latchMark();
-            time = clock.queryTime;
-          }
+          if (tc === 0) this.tntEmptied(start + rt[id + RunField.LAST]!);
           ip = stack.pop();
+          if (tc === 0) continue section;
           const to = ip - start;
           if (!(to >= 0 && to < size)) continue section;
           const known = table.known(to);

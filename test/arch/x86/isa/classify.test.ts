@@ -80,8 +80,9 @@ t.test('32- and 16-bit modes', async (t) => {
   t.same([c32.cls, c32.length, c32.target], [X86Class.CALL, 5, 0x2005]);
   const c16 = classifyOne(B(0xe8, 0x00, 0x10), 0x100, 16);
   t.same([c16.cls, c16.length, c16.target], [X86Class.CALL, 3, 0x1103]);
-  // Targets wrap in the mode's width.
-  t.equal(classifyOne(B(0xeb, 0xfe - 4), 0x2, 16).target, 0xfffe);
+  // Targets do not wrap in the mode's width: libipt adds in 64 bits (a 16-bit kernel-address
+  // flow after a corrupted MODE.Exec goes where libipt goes).
+  t.equal(classifyOne(B(0xeb, 0xfe - 4), 0x2, 16).target, -2);
   t.equal(classifyOne(B(0xcf), 0x100, 16).cls, X86Class.IRET);
   t.equal(classifyOne(B(0x40), 0x100, 32).cls, X86Class.OTHER, 'INC EAX, not a REX prefix');
   t.equal(classifyOne(B(0x40), 0x100, 32).length, 1);
