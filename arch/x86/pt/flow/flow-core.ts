@@ -71,6 +71,9 @@ export interface PtFlowStats {
   fills: number;
 }
 
+/** IP payload bytes per IPBytes value (-1: reserved), for skipping a FUP. */
+const FUP_PAYLOAD = [0, 2, 4, 6, 6, -1, 8, -1];
+
 export abstract class PtFlowCore {
   readonly stats: PtFlowStats = { instructions: 0, ranges: 0, errors: 0, fills: 0 };
   state: FlowState = 'unsynced';
@@ -216,7 +219,7 @@ export abstract class PtFlowCore {
 
   /**
    * The offset of the first packet from `off` on that libipt's read-ahead stops at: past PAD,
-   * CYC, MTC, TSC and TMA (for the --offset column only).
+   * CYC, MTC, TSC, TMA, and a FUP no event waits for (it decodes that as it reads).
    */
   protected skipTiming(off: number): number {
     const b = this.trace;
@@ -232,6 +235,7 @@ export abstract class PtFlowCore {
       } else if (h === 0x59) o += 2;
       else if (h === 0x19) o += 8;
       else if (h === 0x02 && b[o + 1] === 0x73) o += 7;
+      else if ((h & 0x1f) === 0x1d && FUP_PAYLOAD[h >>> 5]! >= 0 && this.fupWaiting === 0) o += 1 + FUP_PAYLOAD[h >>> 5]!;
       else break;
     }
     return Math.min(o, b.length);

@@ -104,6 +104,12 @@ export class PtFlowDecoder extends PtFlowWalker {
     if (this.queue.length !== 0) this.deliver(Number.NaN);
     switch (this.peek) {
       case P_PGE: {
+        // libipt fetches the enable and reads on past it: if that fails, no enable is reported.
+        const bad = this.readAheadError(this.peekEnd);
+        if (bad >= 0) {
+          this.fail(this.scanCode, bad, Number.NaN, flowErrorMessage(this.scanCode), FAIL_FETCH);
+          return;
+        }
         const ip = this.peekIp;
         this.ip = ip;
         this.enabled = true;
@@ -133,7 +139,9 @@ export class PtFlowDecoder extends PtFlowWalker {
         this.fail('no_enable', this.skipTiming(this.peekEnd), Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
         return;
       default:
-        this.fail('no_enable', this.peekOff, Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
+        // A MODE.Exec waits for the enable: libipt's query for it meets the TIP or TNT instead.
+        if (this.pendingMode !== 0 && (this.peek === P_TNT || this.peek === P_TIP)) this.fail('bad_query', this.peekOff, Number.NaN);
+        else this.fail('no_enable', this.peekOff, Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
     }
   }
 
@@ -259,6 +267,11 @@ export class PtFlowDecoder extends PtFlowWalker {
         if (this.broken) return false;
         if ((this.peek as number) === P_ERROR && this.peekErrCode !== 'eos') {
           this.fail(this.peekErrCode, this.peekOff, at, this.peekErrMsg);
+          return false;
+        }
+        if (this.aheadEventOff >= 0) {
+          // An event packet (PIP, MODE, PSB+) before the TIP: that query does not match.
+          this.fail('bad_query', this.aheadEventOff, at);
           return false;
         }
         continue;

@@ -70,7 +70,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
    * libipt's read-ahead from `off` (status and timing packets, up to the next flow or event
    * packet): the offset of the packet it fails at (its code in scanCode), or -1.
    */
-  private readAheadError(off: number): number {
+  protected readAheadError(off: number): number {
     const s = new PtPacketDecoder({ noSync: true, trig: this.trig });
     s.push(this.trace.subarray(off));
     s.end();

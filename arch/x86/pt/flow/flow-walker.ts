@@ -179,12 +179,12 @@ export abstract class PtFlowWalker extends PtFlowReader {
               return;
             }
             if (bit === 0) {
-              this.fail('bad_retcomp', this.peekOff, lastIp);
+              this.fail('bad_retcomp', this.errOff(), lastIp);
               return;
             }
             const to = this.stack.pop();
             if (Number.isNaN(to)) {
-              this.fail('retstack_empty', this.peekOff, lastIp);
+              this.fail('retstack_empty', this.errOff(), lastIp);
               return;
             }
             ip = to;
@@ -419,13 +419,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
             continue section;
           }
           if (bit === 0) {
-            this.fail('bad_retcomp', this.peekOff, lastIp);
+            this.fail('bad_retcomp', this.errOff(), lastIp);
             ip = Number.NaN;
             break section;
           }
           ip = stack.pop();
           if (Number.isNaN(ip)) {
-            this.fail('retstack_empty', this.peekOff, lastIp);
+            this.fail('retstack_empty', this.errOff(), lastIp);
             break section;
           }
           continue section;
