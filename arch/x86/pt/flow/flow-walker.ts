@@ -179,12 +179,12 @@ export abstract class PtFlowWalker extends PtFlowReader {
               return;
             }
             if (bit === 0) {
-              this.fail('bad_retcomp', this.errOff(), lastIp);
+              this.fail('bad_retcomp', this.bitErrorOffset(), lastIp);
               return;
             }
             const to = this.stack.pop();
             if (Number.isNaN(to)) {
-              this.fail('retstack_empty', this.errOff(), lastIp);
+              this.fail('retstack_empty', this.bitErrorOffset(), lastIp);
               return;
             }
             ip = to;
@@ -241,6 +241,14 @@ export abstract class PtFlowWalker extends PtFlowReader {
     }
     this.fail('loop', this.peekOff, ip);
     return true;
+  }
+
+  /**
+   * Where libipt stands when the TNT bit just taken is wrong for its instruction: it has not
+   * fetched the events read after the TNT packet yet (at the first of them while bits are left).
+   */
+  protected bitErrorOffset(): number {
+    return this.tntCount > 0 && this.aheadEventOff >= 0 ? this.aheadEventOff : this.peekOff;
   }
 
   protected tntFailed(bit: number, lastIp: number): void {
@@ -419,13 +427,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
             continue section;
           }
           if (bit === 0) {
-            this.fail('bad_retcomp', this.errOff(), lastIp);
+            this.fail('bad_retcomp', this.bitErrorOffset(), lastIp);
             ip = Number.NaN;
             break section;
           }
           ip = stack.pop();
           if (Number.isNaN(ip)) {
-            this.fail('retstack_empty', this.errOff(), lastIp);
+            this.fail('retstack_empty', this.bitErrorOffset(), lastIp);
             break section;
           }
           continue section;
