@@ -161,6 +161,25 @@ export class PtPacketDecoder {
     }
   }
 
+  /**
+   * Starts over on a whole trace `buf` from offset `from` (as push(buf) then end() on a new
+   * decoder with the same tables; offsets stay those of `buf`), without allocating: for callers
+   * that look ahead in a trace they hold.
+   */
+  restart(buf: Uint8Array, from: number, noSync: boolean): void {
+    this.error = null;
+    this.errors = 0;
+    this.skippedBytes = 0;
+    this.syncing = !noSync;
+    this.final = true;
+    this.started = true;
+    this.finished = false;
+    this.consumedEnd = from;
+    this.carryLen = this.carryPos = this.carryBase = 0;
+    this.joinLen = 0;
+    this.setBuffer(buf, 0, from, buf.length, null);
+  }
+
   /** The bytes of the packet just returned (valid until the next call). */
   packetBytes(): Uint8Array {
     const start = this.packet.offset - this.base;

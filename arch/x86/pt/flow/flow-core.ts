@@ -157,8 +157,9 @@ export abstract class PtFlowCore {
   protected peekErrMsg = '';
   /** peek P_TIP / P_TNT is a packet that does not decode (peekErrCode): the flow fails when it takes it. */
   protected peekBad = false;
-  /** The error code readAheadError found. */
+  /** The error code readAheadError found, and the packet decoder it looks ahead with. */
   protected scanCode = '';
+  protected scanner: PtPacketDecoder | null = null;
   /** Direct branches walked (flow-walker.ts checks now and then that trace is still consumed). */
   protected directRuns = 0;
   protected loopMark = -1;

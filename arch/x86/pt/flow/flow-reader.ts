@@ -71,9 +71,8 @@ export abstract class PtFlowReader extends PtFlowPsb {
    * packet): the offset of the packet it fails at (its code in scanCode), or -1.
    */
   protected readAheadError(off: number): number {
-    const s = new PtPacketDecoder({ noSync: true, trig: this.trig });
-    s.push(this.trace.subarray(off));
-    s.end();
+    const s = (this.scanner ??= new PtPacketDecoder({ noSync: true, trig: this.trig }));
+    s.restart(this.trace, off, true);
     for (;;) {
       const t = s.next();
       switch (t) {
@@ -81,7 +80,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
           continue;
         case PT_ERROR: {
           const e = s.error!;
-          const at = off + e.offset;
+          const at = e.offset;
           if (e.code === 'eos' || (e.code === 'bad_packet' && deferredError(this.trace, at))) return -1;
           this.scanCode = e.code;
           return at;
