@@ -37,25 +37,27 @@ export abstract class PtFlowReader extends PtFlowPsb {
    * The TNT cache is used up (its last bit taken by the instruction at `at`): libipt fetches the
    * next event now, reading ahead past it. What goes wrong there (the event does not decode, does
    * not fit, or the read-ahead after it fails) names this instruction; it is reported once the
-   * instruction is done (its own errors come first), as an event error.
+   * instruction is done (its own errors come first), as an event error. True when that turned
+   * `peek` into the error.
    */
-  protected tntEmptied(at: number): void {
+  protected tntEmptied(at: number): boolean {
     this.clock.latchMark();
     const peek = this.peek;
-    if (this.queue.length !== 0) return;
+    if (this.queue.length !== 0) return false;
     if ((peek === P_ERROR && this.eventError) || (peek === P_PGE && this.enabled)) {
       this.queryIp = at;
-      return;
+      return false;
     }
-    if (peek !== P_PGD && peek !== P_ASYNC && peek !== P_BOUND) return;
+    if (peek !== P_PGD && peek !== P_ASYNC && peek !== P_BOUND) return false;
     const off = this.readAheadError(this.peekEnd);
-    if (off < 0) return;
+    if (off < 0) return false;
     this.queryIp = at;
     this.peek = P_ERROR;
     this.peekOff = this.peekErrOff = off;
     this.peekErrCode = this.scanCode;
     this.peekErrMsg = flowErrorMessage(this.scanCode);
     this.eventError = true;
+    return true;
   }
 
   /**

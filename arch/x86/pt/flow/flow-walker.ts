@@ -298,7 +298,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
       const spec = this.speculative;
       const lo = this.tntLo;
       const hi = this.tntHi;
-      const time = clock.queryTime;
+      let time = clock.queryTime;
       let id = table.at(ip - start) | 0;
       // The table grows only in the section loop: a link not made yet is made there.
       const rt = table.rec;
@@ -315,11 +315,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
           this.tntCount = --tc;
           const bit = tc >= 32 ? (hi >>> (tc - 32)) & 1 : (lo >>> tc) & 1;
           if (tc === 0) {
-            // The last bit: libipt now fetches the event read after the TNT packet, which may
-            // change what is next (the section loop looks again).
-            this.tntEmptied(start + rt[id + RunField.LAST]!);
-            ip = bit === 1 ? cache.target[rt[id + RunField.LAST]!]! : start + rt[id + RunField.NEXT]!;
-            continue section;
+            // The last bit: libipt now fetches the event read after the TNT packet. When that
+            // fails, what is next changed: the section loop looks again.
+            if (this.tntEmptied(start + rt[id + RunField.LAST]!)) {
+              ip = bit === 1 ? cache.target[rt[id + RunField.LAST]!]! : start + rt[id + RunField.NEXT]!;
+              continue section;
+            }
+            time = clock.queryTime;
           }
           const to = rt[id + RunField.FALL - bit]!;
           if (to !== 0) {
@@ -384,9 +386,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           this.tntCount = --tc;
-          if (tc === 0) this.tntEmptied(start + rt[id + RunField.LAST]!);
+          let changed = false;
+          if (tc === 0) {
+            changed = this.tntEmptied(start + rt[id + RunField.LAST]!);
+            time = clock.queryTime;
+          }
           ip = stack.pop();
-          if (tc === 0) continue section;
+          if (changed) continue section;
           const to = ip - start;
           if (!(to >= 0 && to < size)) continue section;
           const known = table.known(to);
