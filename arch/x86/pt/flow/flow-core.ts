@@ -7,6 +7,10 @@
 import { X86Class, isFarClass } from '../../isa/classify.js';
 import { PtPacketDecoder } from '../decoder.js';
 import { PtLastIp } from '../last-ip.js';
+import {
+  EXM_PTW, EXT_PTW, EXT_TMA, EXT_TNT_64, IP_PAYLOAD_SIZE, OPC_EXT, OPC_FUP, OPC_MODE, OPC_MTC, OPC_PAD, OPC_TIP,
+  OPC_TIP_PGD, OPC_TIP_PGE, OPC_TSC, OPM_TIP, OPC_CYC, OPM_CYC,
+} from '../opcodes.js';
 import type { PtPacket } from '../packet.js';
 import type { PtBlockCache } from './block-cache.js';
 import { flowErrorMessage } from './errors.js';
@@ -70,9 +74,6 @@ export interface PtFlowStats {
   /** Runs classified with iced-x86 (code seen for the first time). */
   fills: number;
 }
-
-/** IP payload bytes per IPBytes value (-1: reserved), for skipping a FUP. */
-const FUP_PAYLOAD = [0, 2, 4, 6, 6, -1, 8, -1];
 
 export abstract class PtFlowCore {
   readonly stats: PtFlowStats = { instructions: 0, ranges: 0, errors: 0, fills: 0 };
@@ -227,16 +228,16 @@ export abstract class PtFlowCore {
     let o = off;
     while (o < b.length) {
       const h = b[o]!;
-      if (h === 0x00) o++;
-      else if ((h & 3) === 3) {
+      if (h === OPC_PAD) o++;
+      else if ((h & OPM_CYC) === OPC_CYC) {
         // CYC: more bytes while the Exp bit (bit 2 of the header, bit 0 after) is set.
         let x = h & 4;
         o++;
         while (x !== 0 && o < b.length) x = b[o++]! & 1;
-      } else if (h === 0x59) o += 2;
-      else if (h === 0x19) o += 8;
-      else if (h === 0x02 && b[o + 1] === 0x73) o += 7;
-      else if ((h & 0x1f) === 0x1d && FUP_PAYLOAD[h >>> 5]! >= 0 && this.fupWaiting === 0) o += 1 + FUP_PAYLOAD[h >>> 5]!;
+      } else if (h === OPC_MTC) o += 2;
+      else if (h === OPC_TSC) o += 8;
+      else if (h === OPC_EXT && b[o + 1] === EXT_TMA) o += 7;
+      else if ((h & OPM_TIP) === OPC_FUP && IP_PAYLOAD_SIZE[h >>> 5]! >= 0 && this.fupWaiting === 0) o += 1 + IP_PAYLOAD_SIZE[h >>> 5]!;
       else break;
     }
     return Math.min(o, b.length);
@@ -449,7 +450,8 @@ export abstract class PtFlowCore {
     // and looks on: libipt stands after it.
     if (indirect && this.tntCount === 0 && this.headBind() !== BIND_PIP && this.headBind() !== BIND_VMCS && (peek === P_PGD || peek === P_ASYNC || peek === P_BOUND)) {
       const b = this.trace[off];
-      if (b !== undefined && (b & 1) === 0 && b !== 0 && b !== 2) off++;
+      // (TNT.8: an even header byte other than PAD and the extended opcode.)
+      if (b !== undefined && (b & 1) === 0 && b !== OPC_PAD && b !== OPC_EXT) off++;
     }
     this.fail('bad_query', off, ip);
   }
@@ -528,15 +530,17 @@ export function modeBits(csl: number, csd: number): number {
  */
 export function deferredError(b: Uint8Array, off: number): number {
   const h = b[off]!;
-  const ext = h === 0x02 ? b[off + 1] ?? 0 : -1;
-  if ((h & 0x1f) === 0x0d) return P_TIP;
-  if (ext === 0xa3) return P_TNT;
-  if ((h & 0x1f) === 0x11 || (h & 0x1f) === 0x01 || h === 0x99 || (ext & 0x1f) === 0x12) return P_ERROR;
+  const low = h & OPM_TIP;
+  const ext = h === OPC_EXT ? b[off + 1] ?? 0 : -1;
+  if (low === OPC_TIP) return P_TIP;
+  if (ext === EXT_TNT_64) return P_TNT;
+  if (low === OPC_TIP_PGE || low === OPC_TIP_PGD || h === OPC_MODE || (ext & EXM_PTW) === EXT_PTW) return P_ERROR;
   return 0;
 }
 
 /** The packet at `off` is a TIP, TIP.PGE, TIP.PGD or TNT.64 (by its opcode). */
 export function isFlowPacket(b: Uint8Array, off: number): boolean {
-  const low = b[off]! & 0x1f;
-  return low === 0x0d || low === 0x11 || low === 0x01 || (b[off] === 0x02 && b[off + 1] === 0xa3);
+  const low = b[off]! & OPM_TIP;
+  const d = deferredError(b, off);
+  return d === P_TIP || d === P_TNT || low === OPC_TIP_PGE || low === OPC_TIP_PGD;
 }

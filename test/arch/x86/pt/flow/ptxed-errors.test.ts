@@ -3,17 +3,13 @@
 // only at the opcode of flow and event packets), what the read-ahead after an event fetched at
 // the last TNT bit finds, and ptxed's own habits around errors (the last instruction printed
 // again on no_enable, the event dropped when fetching the next one fails). Expected texts are
-// ptxed's with the instruction decoder and --event:ip, taken from `pt-libipt ptxed`; with libipt
-// present the test also compares with it live.
+// ptxed's with the instruction decoder and --event:ip, taken from libipt (`pt-libipt insn`,
+// events-helper.ts's libiptLines); with libipt present the test also compares with it live.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { CountingSink, PtFlowDecoder, PtImage, PtxedPrinter } from '../../../../../arch/x86/pt/flow/index.js';
 import { needNativeTool } from '../../../../helpers/reference.js';
-import { testImage, trace } from './events-helper.js';
+import { libiptLines, testImage, trace } from './events-helper.js';
 
 interface Case {
   name: string;
@@ -66,34 +62,16 @@ function ours(text: string): string[] {
   return out.split('\n').filter((l) => l !== '');
 }
 
-function libipt(tool: string, text: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'hwtrace-ptxed-errors-'));
-  try {
-    const args = ['ptxed', '--insn-decoder', '--event:ip', '--pt', join(dir, 'trace.pt')];
-    writeFileSync(join(dir, 'trace.pt'), trace(text));
-    testImage().sections.forEach((s, i) => {
-      const f = join(dir, `section-${i}.bin`);
-      writeFileSync(f, s.bytes);
-      args.push('--raw', `${f}:0x${s.start.toString(16)}`);
-    });
-    const r = spawnSync(tool, args, { encoding: 'utf8' });
-    if (r.error) throw r.error;
-    return r.stdout.split('\n').filter((l) => l !== '');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 for (const c of CASES) {
   t.test(c.name, async (t) => {
     t.same(ours(c.trace), c.want);
   });
 }
 
-t.test("the same as libipt's ptxed text (pt-libipt ptxed)", async (t) => {
+t.test("the same as libipt's text (pt-libipt insn --event:ip)", async (t) => {
   const tool = needNativeTool(t, 'pt-libipt');
   if (!tool) return;
-  for (const c of CASES) t.same(ours(c.trace), libipt(tool, c.trace), c.name);
+  for (const c of CASES) t.same(ours(c.trace), libiptLines(tool, c.trace), c.name);
 });
 
 t.test('code that only branches directly (jmp $) ends in an error, not a hang (libipt would loop)', async (t) => {
