@@ -65,6 +65,15 @@ for (let b = 0; b < 256; b++) {
   IP_TYPE[b] = low === OPC_TIP ? PT_TIP : low === OPC_TIP_PGE ? PT_TIP_PGE : low === OPC_TIP_PGD ? PT_TIP_PGD : PT_FUP;
 }
 
+/** A TNT-8 header's branches: bits 7:1 hold them under a stop bit; b is even and not 0 or 2. */
+function tnt8Bits(p: PtPacket, b: number): void {
+  const v = b >>> 1;
+  const n = 31 - Math.clz32(v);
+  p.bits = n;
+  p.lo = v ^ (1 << n);
+  p.hi = 0;
+}
+
 function hex2(v: number): string {
   return '0x' + v.toString(16).padStart(2, '0');
 }
@@ -213,16 +222,10 @@ export class PtPacketDecoder {
     let type: number;
     let size = 1;
     switch (this.head[b]) {
-      case K_TNT_8: {
-        // Bits 7:1 are the branches and a stop bit above them; b is even and not 0 or 2.
-        const v = b >>> 1;
-        const n = 31 - Math.clz32(v);
-        p.bits = n;
-        p.lo = v ^ (1 << n);
-        p.hi = 0;
+      case K_TNT_8:
+        tnt8Bits(p, b);
         type = PT_TNT_8;
         break;
-      }
       case K_CYC:
         if ((b & 4) !== 0) return this.rest(buf, pos, b);
         p.lo = b >>> 3;
@@ -248,6 +251,22 @@ export class PtPacketDecoder {
     p.size = size;
     this.pos = pos + size;
     return type;
+  }
+
+  /**
+   * The next packet when it is a TNT-8 decoded on the fast path: consumed, its bits and offset
+   * in `packet` (type and size are not written), true. Else false and nothing moves. For a
+   * caller whose common case is a run of TNT-8 packets: smaller than next(), it inlines.
+   */
+  nextTnt8(): boolean {
+    const pos = this.pos;
+    if (pos >= this.limit) return false;
+    const b = this.buf[pos]!;
+    if (this.head[b] !== K_TNT_8) return false;
+    tnt8Bits(this.packet, b);
+    this.packet.offset = this.base + pos;
+    this.pos = pos + 1;
+    return true;
   }
 
   /** The packets next() does not decode inline. */

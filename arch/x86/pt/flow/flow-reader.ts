@@ -27,7 +27,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
   protected readAhead(): void {
     const c = this.clock;
     c.latch();
-    this.readPackets();
+    if (!this.readTnt8()) this.readPackets();
     const peek = this.peek;
     if (peek === P_ASYNC || peek === P_PGE || peek === P_PGD || peek === P_OVF) c.mark();
     if (this.tntCount === 0) this.tntEmptied(this.queryIp);
@@ -91,6 +91,21 @@ export abstract class PtFlowReader extends PtFlowPsb {
           return -1;
       }
     }
+  }
+
+  /** readPackets() when the next packet is a TNT-8 (the common case, kept small to inline). */
+  private readTnt8(): boolean {
+    if (this.held !== null || !this.pk.nextTnt8()) return false;
+    const p = this.pk.packet;
+    this.aheadEventOff = -1;
+    this.eventError = false;
+    this.peekBad = false;
+    this.peek = P_TNT;
+    this.peekOff = p.offset + this.base;
+    this.peekLo = p.lo;
+    this.peekHi = 0;
+    this.peekBits = p.bits;
+    return true;
   }
 
   protected readPackets(): void {

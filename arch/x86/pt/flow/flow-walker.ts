@@ -280,10 +280,8 @@ export abstract class PtFlowWalker extends PtFlowReader {
       this.stats.ranges += runs;
       insns = runs = 0;
       const q = this.queue;
-      const peek = this.peek;
       // With the TNT cache empty a run may start only when beforeRun() would have nothing to do.
-      const quiet = !(peek >= P_PGE && peek !== P_PGD) && q.length === 0;
-      if ((tc === 0 && !quiet) || (q.length !== 0 && q.bind[q.head] === BIND_VMCS)) break;
+      if ((tc === 0 && this.eventDue()) || (q.length !== 0 && q.bind[q.head] === BIND_VMCS)) break;
       if (!(ip >= this.secStart && ip < this.secEnd) && !this.enterSection(ip)) {
         ip = Number.NaN;
         break;
@@ -296,9 +294,6 @@ export abstract class PtFlowWalker extends PtFlowReader {
       const sec = this.secIndex;
       const bitness = this.bitness;
       const spec = this.speculative;
-      const lo = this.tntLo;
-      const hi = this.tntHi;
-      let time = clock.queryTime;
       let id = table.at(ip - start) | 0;
       // The table grows only in the section loop: a link not made yet is made there.
       const rt = table.rec;
@@ -308,12 +303,12 @@ export abstract class PtFlowWalker extends PtFlowReader {
         const n = head >> RunField.KIND_BITS;
         if (kind === RunKind.COND && tc !== 0) {
           // The hot path: the bit picks the link without a branch.
-          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           // The decoder's state stays current: a sink may ask for the offset (ptxed --offset).
           this.tntCount = --tc;
-          const bit = tc >= 32 ? (hi >>> (tc - 32)) & 1 : (lo >>> tc) & 1;
+          const bit = tc >= 32 ? (this.tntHi >>> (tc - 32)) & 1 : (this.tntLo >>> tc) & 1;
           if (tc === 0) {
             // The last bit: libipt now fetches the event read after the TNT packet. When that
             // fails, what is next changed: the section loop looks again.
@@ -321,7 +316,6 @@ export abstract class PtFlowWalker extends PtFlowReader {
               ip = bit === 1 ? cache.target[rt[id + RunField.LAST]!]! : start + rt[id + RunField.NEXT]!;
               continue section;
             }
-            time = clock.queryTime;
           }
           const to = rt[id + RunField.FALL - bit]!;
           if (to !== 0) {
@@ -333,14 +327,37 @@ export abstract class PtFlowWalker extends PtFlowReader {
           else table.fall(id);
           continue section;
         }
-        if (tc === 0 && !quiet) {
+        if (kind === RunKind.COND && this.peek === P_TNT && q.length === 0) {
+          // The next common case (tc is 0): the branch takes the next TNT packet.
+          const last = rt[id + RunField.LAST]!;
+          const next = start + rt[id + RunField.NEXT]!;
+          sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
+          insns = (insns + n) | 0;
+          runs = (runs + 1) | 0;
+          const bit = this.tntBitSlow(start + last, next);
+          tc = this.tntCount | 0;
+          if (bit < 0) {
+            this.tntFailed(bit, start + last);
+            ip = Number.NaN;
+            break section;
+          }
+          let to = rt[id + RunField.FALL - bit]!;
+          if (to === 0) to = bit === 1 ? table.taken(id) : table.fall(id);
+          if (to !== 0 && q.length === 0 && this.secIndex === sec && table.rec === rt) {
+            id = to;
+            continue;
+          }
+          ip = bit === 1 ? cache.target[last]! : next;
+          continue section;
+        }
+        if (tc === 0 && this.eventDue()) {
           ip = start + rt[id + RunField.START]!;
           break section;
         }
         if (kind === RunKind.JUMP || kind === RunKind.CALL) {
           // A target in another section, or a TIP.PGD that may disable at it: walk()'s.
           const target = rt[id + RunField.TARGET]!;
-          if (target < 0 || (tc === 0 && peek === P_PGD)) {
+          if (target < 0 || (tc === 0 && this.peek === P_PGD)) {
             ip = start + rt[id + RunField.START]!;
             break section;
           }
@@ -349,7 +366,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
             ip = Number.NaN;
             break section;
           }
-          sink.range(start + rt[id + RunField.START]!, start + next, n, ctx, sec, bitness, time, spec);
+          sink.range(start + rt[id + RunField.START]!, start + next, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           if (kind === RunKind.CALL && target !== next) stack.push(start + next);
@@ -363,7 +380,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
           continue section;
         }
         if (kind === RunKind.OTHER) {
-          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           const to = rt[id + RunField.FALL]!;
@@ -376,20 +393,19 @@ export abstract class PtFlowWalker extends PtFlowReader {
           continue section;
         }
         if (kind === RunKind.RETURN && tc !== 0) {
-          const bit = tc > 32 ? (hi >>> (tc - 33)) & 1 : (lo >>> (tc - 1)) & 1;
+          const bit = tc > 32 ? (this.tntHi >>> (tc - 33)) & 1 : (this.tntLo >>> (tc - 1)) & 1;
           // A failing compressed return is walk()'s to report.
           if (bit === 0 || stack.depth === 0) {
             ip = start + rt[id + RunField.START]!;
             break section;
           }
-          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, time, spec);
+          sink.range(start + rt[id + RunField.START]!, start + rt[id + RunField.NEXT]!, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           this.tntCount = --tc;
           let changed = false;
           if (tc === 0) {
             changed = this.tntEmptied(start + rt[id + RunField.LAST]!);
-            time = clock.queryTime;
           }
           ip = stack.pop();
           if (changed) continue section;
@@ -412,13 +428,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
         const last = rt[id + RunField.LAST]!;
         const lastIp = start + last;
         const next = start + rt[id + RunField.NEXT]!;
-        if (kind === RunKind.COND || (kind === RunKind.RETURN && peek === P_TNT)) {
+        if (kind === RunKind.COND || (kind === RunKind.RETURN && this.peek === P_TNT)) {
           // The bit is in the next TNT packet (walk() checks for a TIP.PGD at a branch first).
-          if (kind === RunKind.COND && peek === P_PGD) {
+          if (kind === RunKind.COND && this.peek === P_PGD) {
             ip = start + rt[id + RunField.START]!;
             break section;
           }
-          sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, time, spec);
+          sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           const bit = this.tntBit(lastIp, next);
@@ -429,6 +445,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
             break section;
           }
           if (kind === RunKind.COND) {
+            // Usually nothing but the TNT cache changed: on along the link.
+            let to = rt[id + RunField.FALL - bit]!;
+            if (to === 0) to = bit === 1 ? table.taken(id) : table.fall(id);
+            if (to !== 0 && q.length === 0 && this.secIndex === sec && table.rec === rt) {
+              id = to;
+              continue;
+            }
             ip = bit === 1 ? cache.target[last]! : next;
             continue section;
           }
@@ -442,10 +465,16 @@ export abstract class PtFlowWalker extends PtFlowReader {
             this.fail('retstack_empty', this.bitErrorOffset(), lastIp);
             break section;
           }
+          const to = ip - start;
+          const known = to >= 0 && to < size && q.length === 0 && this.secIndex === sec ? table.known(to) : 0;
+          if (known !== 0) {
+            id = known;
+            continue;
+          }
           continue section;
         }
         // An indirect or far transfer (or a return that is not compressed): its TIP.
-        sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, time, spec);
+        sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
         insns = (insns + n) | 0;
         runs = (runs + 1) | 0;
         const call = cls === X86Class.IND_CALL || cls === X86Class.FAR_CALL || cls === X86Class.SYSCALL || cls === X86Class.INT || cls === X86Class.VM_EXIT;
@@ -456,12 +485,27 @@ export abstract class PtFlowWalker extends PtFlowReader {
         }
         tc = this.tntCount | 0;
         ip = this.ip;
+        // Usually the target is code seen before in this section, and only the packets moved.
+        const to = ip - start;
+        if (to >= 0 && to < size && q.length === 0 && this.secIndex === sec && this.cache === cache && this.ctx === ctx && this.speculative === spec) {
+          const known = table.known(to);
+          if (known !== 0) {
+            id = known;
+            continue;
+          }
+        }
         continue section;
       }
     }
     this.stats.instructions += insns;
     this.stats.ranges += runs;
     return ip;
+  }
+
+  /** With the TNT cache empty: has beforeRun() something to do before the next run? */
+  private eventDue(): boolean {
+    const peek = this.peek;
+    return (peek >= P_PGE && peek !== P_PGD) || this.queue.length !== 0;
   }
 
   /**

@@ -17,7 +17,7 @@ export interface PtSection {
   readonly vmcs: number;
   /** Name for messages (file name or image name). */
   readonly name: string;
-  /** Classified code per execution mode (16/32/64), made on first use. */
+  /** Classified code per execution mode, index bitness >> 5 (16, 32, 64 → 0, 1, 2), made on first use. */
   readonly caches: Array<PtBlockCache | undefined>;
 }
 
@@ -25,7 +25,7 @@ export class PtImage implements CodeView {
   readonly sections: PtSection[] = [];
 
   add(bytes: Uint8Array, start: Addr, cr3: number = Number.NaN, name = `section ${this.sections.length}`, vmcs: number = Number.NaN): void {
-    this.sections.push({ bytes, start, end: start + bytes.length, cr3, vmcs, name, caches: [] });
+    this.sections.push({ bytes, start, end: start + bytes.length, cr3, vmcs, name, caches: [undefined, undefined, undefined] });
   }
 
   /**
@@ -55,7 +55,7 @@ export class PtImage implements CodeView {
   /** The block cache of section `i` for `bitness`. */
   cache(i: number, bitness: 16 | 32 | 64): PtBlockCache {
     const s = this.sections[i]!;
-    return (s.caches[bitness] ??= new PtBlockCache(s.bytes, s.start, bitness));
+    return (s.caches[bitness >> 5] ??= new PtBlockCache(s.bytes, s.start, bitness));
   }
 
   read(ctx: number, _time: number, addr: Addr, out: Uint8Array): number {
