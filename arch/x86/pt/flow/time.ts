@@ -75,6 +75,9 @@ export class PtClock {
   queryLostMtc = 0;
   queryLostCyc = 0;
 
+  /** The query fields hold the running estimate: latch() has nothing to copy (no timing packet since). */
+  private latched = false;
+
   /** The estimate at the last mark(). */
   private marked = false;
   private markHi = 0;
@@ -113,6 +116,9 @@ export class PtClock {
   /** libipt preserves the time at a query (TNT, TIP, event): what the next instructions report. */
   latch(): void {
     this.marked = false;
+    // Most queries come with no timing packet since the last one (and always without timing).
+    if (this.latched) return;
+    this.latched = true;
     this.queryTimeHi = this.timeHi;
     this.queryTimeLo = this.timeLo;
     this.queryTime = this.time;
@@ -138,6 +144,7 @@ export class PtClock {
   latchMark(): void {
     if (!this.marked) return;
     this.marked = false;
+    this.latched = false;
     this.queryTimeHi = this.markHi;
     this.queryTimeLo = this.markLo;
     this.queryTime = this.markHi * TWO32 + this.markLo;
@@ -148,6 +155,7 @@ export class PtClock {
 
   /** A (re)sync: libipt starts a fresh query decoder state, time and calibration included. */
   reset(): void {
+    this.latched = false;
     this.time = this.timeHi = this.timeLo = 0;
     this.hasTime = false;
     this.lostMtc = this.lostCyc = 0;
@@ -196,6 +204,7 @@ export class PtClock {
 
   /** tsc() without the calibration. */
   tscTime(lo: number, hi: number): string {
+    this.latched = false;
     this.hasTime = true;
     this.haveTma = false;
     this.haveMtc = false;
@@ -211,6 +220,7 @@ export class PtClock {
 
   /** TMA packet: CTC[15:0] and the fast counter FC (TSC ticks since the CTC edge). */
   tma(ctc: number, fc: number): string {
+    this.latched = false;
     if (!this.hasTime || this.haveTma) return 'bad_context';
     if (this.haveMtc) return 'internal';
     const mtcHi = this.settings.mtcFreq + MTC_BITS;
@@ -236,6 +246,7 @@ export class PtClock {
 
   /** mtc() without the calibration; 'bad_config' when CPUID.15H is unknown (time stays). */
   mtcTime(payload: number): string {
+    this.latched = false;
     const s = this.settings;
     const haveMtc = this.haveMtc;
     // MTCs between a TSC and its TMA would look like CTC overflows.
@@ -290,6 +301,7 @@ export class PtClock {
    * 'bad_config' when CPUID.15H is unknown and the CYC had to be skipped.
    */
   cycTime(lo: number, hi: number, fcrHi: number, fcrLo: number): string {
+    this.latched = false;
     if (fcrHi === 0 && fcrLo === 0) {
       this.lostCyc++;
       return '';
