@@ -38,11 +38,8 @@ export class PtImage implements CodeView {
     const s = this.sections;
     for (let i = 0; i < s.length; i++) {
       const x = s[i]!;
-      if (addr < x.start || addr >= x.end) continue;
-      const cr3Any = Number.isNaN(x.cr3);
-      const vmcsAny = Number.isNaN(x.vmcs);
-      if ((!cr3Any && x.cr3 !== cr3) || (!vmcsAny && x.vmcs !== vmcs)) continue;
-      const score = (cr3Any ? 0 : 2) + (vmcsAny ? 0 : 1);
+      if (addr < x.start || addr >= x.end || !visible(x, cr3, vmcs)) continue;
+      const score = (Number.isNaN(x.cr3) ? 0 : 2) + (Number.isNaN(x.vmcs) ? 0 : 1);
       if (score === 3) return i;
       if (score > bestScore) {
         best = i;
@@ -67,4 +64,9 @@ export class PtImage implements CodeView {
     out.set(s.bytes.subarray(from, from + n));
     return n;
   }
+}
+
+/** A section with a NaN CR3 or VMCS is seen in every address space or virtual machine. */
+function visible(x: PtSection, cr3: number, vmcs: number): boolean {
+  return (Number.isNaN(x.cr3) || x.cr3 === cr3) && (Number.isNaN(x.vmcs) || x.vmcs === vmcs);
 }
