@@ -1,9 +1,9 @@
 // The packets that reset or check the flow decoder's state: PSB+ (initialises on the first
 // sync, is checked later), OVF (where flow resumes) and the timing packets (PtClock).
 
-import { PT_END, PT_ERROR } from '../decoder.js';
+import { PT_END, PT_ERROR, PtPacketDecoder } from '../decoder.js';
 import {
-  PT_CBR, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSBEND, PT_TIP, PT_TIP_PGD, PT_TNT_64,
+  PT_CBR, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSBEND, PT_TIP, PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64,
   PT_TNT_8, PT_TSC, PT_VMCS, PT_CYC, PT_MTC, PT_TMA, PT_PAD, PT_MNT,
 } from '../opcodes.js';
 import type { PtPacket } from '../packet.js';
@@ -115,6 +115,9 @@ export abstract class PtFlowPsb extends PtFlowCore {
       }
       break;
     }
+    // BDM70: the PSB+ before a TIP.PGE may hold a FUP although tracing is disabled; libipt then
+    // takes it as disabled.
+    if (this.errata.bdm70 && !Number.isNaN(fup) && (first || !this.enabled) && this.enableFollows(p.offset + this.base + p.size)) fup = Number.NaN;
     this.finishPsbEvents(mark, fup);
     if (this.iflags && iflag >= 0 && iflag !== this.iflag) {
       this.iflag = iflag;
@@ -156,6 +159,26 @@ export abstract class PtFlowPsb extends PtFlowCore {
       this.asyncFrom = fup;
     }
     return true;
+  }
+
+  /**
+   * Is the next packet from `off` that tracing depends on a TIP.PGE? Timing packets and those
+   * that may come while tracing is disabled (CBR, PIP, VMCS, MODE, MNT) are passed over.
+   */
+  protected enableFollows(off: number): boolean {
+    const s = (this.scanner ??= new PtPacketDecoder({ noSync: true, trig: this.trig }));
+    s.restart(this.trace, off, true);
+    for (;;) {
+      switch (s.next()) {
+        case PT_PAD: case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
+        case PT_CBR: case PT_PIP: case PT_VMCS: case PT_MODE_EXEC: case PT_MODE_TSX: case PT_MNT:
+          continue;
+        case PT_TIP_PGE:
+          return true;
+        default:
+          return false;
+      }
+    }
   }
 
   /**
