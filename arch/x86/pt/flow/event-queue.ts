@@ -58,10 +58,19 @@ export class FlowEventQueue {
 
   /** Keeps only the entries with binding `keep` (in order). */
   keepOnly(keep: number): void {
+    this.filter(keep, true);
+  }
+
+  /** Drops the entries with binding `bind` (the others stay in order). */
+  drop(bind: number): void {
+    this.filter(bind, false);
+  }
+
+  private filter(bind: number, keep: boolean): void {
     let n = 0;
     for (let k = 0; k < this.length; k++) {
       const i = (this.head + k) % SIZE;
-      if (this.bind[i] !== keep) continue;
+      if ((this.bind[i] === bind) !== keep) continue;
       const j = (this.head + n) % SIZE;
       this.kind[j] = this.kind[i]!;
       this.ip[j] = this.ip[i]!;

@@ -147,6 +147,8 @@ export abstract class PtFlowCore {
   protected asyncFrom = Number.NaN;
   /** A FUP while tracing whose TIP did not follow at once: the next TIP (or TIP.PGD) completes it. */
   protected fupPending = Number.NaN;
+  /** A FUP while disabled whose TIP did not follow: libipt's query still waits for it, and a TIP.PGE does not fit. */
+  protected fupDisabled = false;
   protected asyncDisable = false;
   protected asyncCr3 = Number.NaN;
   protected asyncNr = false;
@@ -164,6 +166,8 @@ export abstract class PtFlowCore {
   /** Direct branches walked (flow-walker.ts checks now and then that trace is still consumed). */
   protected directRuns = 0;
   protected loopMark = -1;
+  /** Offset of the last OVF read (libipt stands there while it holds an event from before it). */
+  protected ovfOff = 0;
   /** A packet read after an OVF that is not FUP: processed by the next read-ahead. */
   protected held: PtPacket | null = null;
   /** Offset of the first event packet (PIP, MODE, PSB, …) the last read-ahead applied; -1 none. */
@@ -215,8 +219,24 @@ export abstract class PtFlowCore {
     const held = this.headBind();
     if ((held === BIND_PIP || held === BIND_VMCS) && q.end[q.head]! > 0) return this.skipTiming(q.end[q.head]!);
     const peek = this.peek;
-    if (peek === P_PGD || peek === P_ASYNC || peek === P_BOUND) return this.skipTiming(this.peekEnd);
-    return this.peekOff;
+    if (peek === P_BOUND) return this.boundEnd();
+    if (peek === P_PGD || peek === P_ASYNC) return this.skipTiming(this.peekEnd);
+    return peek === P_OVF ? this.ovfOff : this.peekOff;
+  }
+
+  /**
+   * libipt's position while it holds an event bound to the FUP (or PSBEND) of peek P_BOUND: it
+   * consumes that packet with the last event bound to it, so while another waits it stands at it.
+   */
+  protected boundEnd(): number {
+    const q = this.queue;
+    const at = this.asyncFrom;
+    let n = 0;
+    for (let k = 0; k < q.length && n < 2; k++) {
+      const i = (q.head + k) % q.ip.length;
+      if ((q.bind[i] === BIND_IP || q.bind[i] === BIND_PTWRITE) && q.ip[i] === at) n++;
+    }
+    return n >= 2 ? this.peekOff : this.skipTiming(this.peekEnd);
   }
 
   /**
@@ -268,6 +288,7 @@ export abstract class PtFlowCore {
     this.statusErrorOff = -1;
     this.queue.clear();
     this.asyncFrom = this.fupPending = Number.NaN;
+    this.fupDisabled = false;
     this.queryIp = Number.NaN;
     this.resumeIp = Number.NaN;
     this.evdCr2 = this.evdVmxq = this.evdVmxr = Number.NaN;
@@ -377,6 +398,22 @@ export abstract class PtFlowCore {
     if (vmcs || pip) this.deliver(ip);
   }
 
+  /**
+   * Whether libipt holds a queued event waiting for an IP or an instruction: it fetches nothing
+   * after it until then (events waiting for their FUP it has not fetched as events yet).
+   */
+  protected holdsEvent(earlier = false): boolean {
+    const q = this.queue;
+    // (`earlier`: not counting those bound to the FUP the read-ahead stopped at.)
+    const fup = earlier && this.peek === P_BOUND ? this.asyncFrom : Number.NaN;
+    for (let k = 0; k < q.length; k++) {
+      const i = (q.head + k) % q.ip.length;
+      const b = q.bind[i]!;
+      if (b !== BIND_NOW && b !== BIND_FUP && !((b === BIND_IP || b === BIND_PTWRITE) && q.ip[i] === fup)) return true;
+    }
+    return false;
+  }
+
   /** The binding of the oldest queued event (-1: none). */
   protected headBind(): number {
     return this.queue.length === 0 ? -1 : this.queue.bind[this.queue.head]!;
@@ -434,14 +471,16 @@ export abstract class PtFlowCore {
       this.finish();
       return;
     }
-    // An event's error waits for the TNT bits: with bits left the query itself does not match.
-    if (this.peek === P_ERROR && !(this.eventError && this.tntCount > 0)) {
+    // An event's error waits for the TNT bits and for the events before it: until then the
+    // query itself does not match.
+    if (this.peek === P_ERROR && !(this.eventError && (this.tntCount > 0 || this.holdsEvent()))) {
       this.fail(this.peekErrCode, this.peekOff, ip, this.peekErrMsg);
       return;
     }
     const peek = this.peek;
-    if ((peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND) && this.skipTiming(this.peekEnd) >= this.trace.length) {
+    if ((peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND) && this.skipTiming(this.peekEnd) >= this.trace.length && !this.holdsEvent(true)) {
       // libipt holds the event it fetched and finds the end of the trace (pte_eos, not printed).
+      // (Holding an earlier event, it has not fetched this one: the query does not match.)
       this.finish();
       return;
     }
@@ -468,7 +507,9 @@ export abstract class PtFlowCore {
     // With the TNT cache empty libipt has fetched a pending event already and stands after it.
     const peek = this.peek;
     // (It has read on past timing packets.)
-    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC || peek === P_BOUND ? this.skipTiming(this.peekEnd) : this.peekOff;
+    if (peek === P_BOUND) return this.boundEnd();
+    if (peek === P_OVF) return this.ovfOff;
+    return peek === P_PGD || peek === P_PGE || peek === P_ASYNC ? this.skipTiming(this.peekEnd) : this.peekOff;
   }
 
   /** Switches the execution mode (the block caches are per mode). */

@@ -73,7 +73,10 @@ export class PtFlowDecoder extends PtFlowWalker {
     if (!this.psbPlus(true)) return;
     if (this.peek !== P_OVF && this.peek !== P_ERROR) this.readAhead();
     // libipt processes the first pending event inside its sync: an error there ends decoding.
-    if ((this.peek as number) === P_ERROR && this.eventError) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, FAIL_END);
+    // (Unless it holds an earlier event waiting for its instruction: then the walk meets the error.)
+    if ((this.peek as number) === P_ERROR && this.eventError) {
+      if (!this.holdsEvent()) this.fail(this.peekErrCode, this.peekErrOff, Number.NaN, this.peekErrMsg, FAIL_END);
+    }
     // So does an error in the read-ahead after the PSB+ (a bad packet, a timing packet it rejects).
     // (With tracing disabled after PSB+ the sync itself succeeded: an error like any other.)
     else if ((this.peek as number) === P_ERROR) this.fail(this.peekErrCode, this.peekOff, Number.NaN, this.peekErrMsg, this.enabled ? FAIL_SYNC : FAIL_GO_ON);
@@ -131,13 +134,21 @@ export class PtFlowDecoder extends PtFlowWalker {
       case P_END:
         this.finish();
         return;
-      case P_ERROR:
-        this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg, this.eventError ? FAIL_FETCH : FAIL_GO_ON);
+      case P_ERROR: {
+        // A PSB+ with a FUP while disabled: libipt's instruction decoder wants an enable (idle).
+        const how = this.peekErrCode === 'no_enable' ? FAIL_IDLE : this.eventError ? FAIL_FETCH : FAIL_GO_ON;
+        this.fail(this.peekErrCode, this.eventError ? this.peekErrOff : this.peekOff, Number.NaN, this.peekErrMsg, how);
         return;
+      }
       case P_ASYNC:
-        // A FUP + TIP while disabled: libipt takes the event, reads on, and wants an enable.
-        this.fail('no_enable', this.skipTiming(this.peekEnd), Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
+      case P_PGD: {
+        // A FUP + TIP or a TIP.PGD while disabled: libipt takes it, reads on, and wants an
+        // enable, unless the trace ends there.
+        const at = this.skipTiming(this.peekEnd);
+        if (at >= this.trace.length) this.finish();
+        else this.fail('no_enable', at, Number.NaN, flowErrorMessage('no_enable'), FAIL_IDLE);
         return;
+      }
       default:
         // A MODE.Exec waits for the enable: libipt's query for it meets the TIP or TNT instead.
         if (this.pendingMode !== 0 && (this.peek === P_TNT || this.peek === P_TIP)) this.fail('bad_query', this.peekOff, Number.NaN);
@@ -196,7 +207,7 @@ export class PtFlowDecoder extends PtFlowWalker {
       this.readAhead();
       return AGAIN;
     }
-    if (peek === P_OVF) {
+    if (peek === P_OVF && !this.holdsEvent()) {
       this.takeOverflow();
       return STOP;
     }
@@ -206,8 +217,9 @@ export class PtFlowDecoder extends PtFlowWalker {
       this.finish();
       return STOP;
     }
-    if (peek === P_ERROR && this.eventError) {
+    if (peek === P_ERROR && this.eventError && !this.holdsEvent()) {
       // libipt fetches the event after the instruction that took the last packet: the error names that one.
+      // (Not while it holds an earlier event waiting for its instruction or IP.)
       this.fail(this.peekErrCode, this.peekErrOff, Number.isNaN(this.queryIp) ? ip : this.queryIp, this.peekErrMsg, FAIL_FETCH);
       return STOP;
     }

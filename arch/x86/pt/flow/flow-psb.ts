@@ -3,14 +3,14 @@
 
 import { PT_END, PT_ERROR, PtPacketDecoder } from '../decoder.js';
 import {
-  PT_CBR, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSBEND, PT_TIP, PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64,
+  PT_CBR, PT_FUP, PT_MODE_EXEC, PT_MODE_TSX, PT_OVF, PT_PIP, PT_PSB, PT_PSBEND, PT_STOP, PT_TIP, PT_TIP_PGD, PT_TIP_PGE, PT_TNT_64,
   PT_TNT_8, PT_TSC, PT_VMCS, PT_CYC, PT_MTC, PT_TMA, PT_PAD, PT_MNT,
 } from '../opcodes.js';
 import type { PtPacket } from '../packet.js';
 import { flowErrorMessage } from './errors.js';
 import { BIND_IP, BIND_NOW } from './event-queue.js';
 import { EV_ASYNC, EV_HAS_TIME, EV_NR, EV_STATUS_UPDATE, FlowEvent } from './sink.js';
-import { PtFlowCore, isFlowPacket, modeBits, P_OVF, P_ERROR, P_BOUND, FAIL_GO_ON, FAIL_SYNC } from './flow-core.js';
+import { PtFlowCore, isFlowPacket, modeBits, P_OVF, P_ERROR, P_BOUND, FAIL_GO_ON, FAIL_SYNC, BIND_FUP } from './flow-core.js';
 
 export abstract class PtFlowPsb extends PtFlowCore {
   // Packets ---------------------------------------------------------------------------------
@@ -57,10 +57,22 @@ export abstract class PtFlowPsb extends PtFlowCore {
         case PT_PSBEND:
           this.clock.psbEnd();
           break;
-        case PT_FUP:
+        case PT_FUP: {
+          // BDM70: PSB+ may carry a FUP before the TIP.PGE that enables tracing. While tracing
+          // is disabled, libipt ignores a FUP that a TIP.PGE follows (past status packets).
+          if (this.errata.bdm70 && !this.enabled && Number.isNaN(fup)) {
+            const bdm70 = this.bdm70Applies(p.offset + this.base + p.size);
+            if (bdm70 === 1) continue;
+            if (bdm70 < 0) {
+              this.dropQueuedFrom(mark);
+              this.fail(this.scanCode, psbOff, Number.NaN, flowErrorMessage(this.scanCode), first ? FAIL_SYNC : FAIL_GO_ON);
+              return false;
+            }
+          }
           this.lastIp.update(p.ipc, p.lo, p.hi);
           fup = this.lastIp.ip;
           continue;
+        }
         case PT_PIP:
           this.enqueue(FlowEvent.PAGING, Number.NaN, p.cr3, Number.NaN, EV_STATUS_UPDATE | EV_ASYNC | (p.nr ? EV_NR : 0), BIND_NOW);
           continue;
@@ -115,9 +127,6 @@ export abstract class PtFlowPsb extends PtFlowCore {
       }
       break;
     }
-    // BDM70: the PSB+ before a TIP.PGE may hold a FUP although tracing is disabled; libipt then
-    // takes it as disabled.
-    if (this.errata.bdm70 && !Number.isNaN(fup) && (first || !this.enabled) && this.enableFollows(p.offset + this.base + p.size)) fup = Number.NaN;
     this.finishPsbEvents(mark, fup);
     if (this.iflags && iflag >= 0 && iflag !== this.iflag) {
       this.iflag = iflag;
@@ -162,21 +171,25 @@ export abstract class PtFlowPsb extends PtFlowCore {
   }
 
   /**
-   * Is the next packet from `off` that tracing depends on a TIP.PGE? Timing packets and those
-   * that may come while tracing is disabled (CBR, PIP, VMCS, MODE, MNT) are passed over.
+   * BDM70: does a TIP.PGE follow at `off`, past the packets a PSB+ may hold and PSBEND? 1: yes,
+   * 0: no (another packet, or the end of the trace), -1: a packet does not decode (scanCode).
    */
-  protected enableFollows(off: number): boolean {
+  protected bdm70Applies(off: number): number {
     const s = (this.scanner ??= new PtPacketDecoder({ noSync: true, trig: this.trig }));
     s.restart(this.trace, off, true);
     for (;;) {
       switch (s.next()) {
-        case PT_PAD: case PT_TSC: case PT_TMA: case PT_MTC: case PT_CYC:
-        case PT_CBR: case PT_PIP: case PT_VMCS: case PT_MODE_EXEC: case PT_MODE_TSX: case PT_MNT:
-          continue;
         case PT_TIP_PGE:
-          return true;
+          return 1;
+        case PT_PAD: case PT_TSC: case PT_CBR: case PT_PSBEND: case PT_PIP: case PT_MODE_EXEC: case PT_MODE_TSX:
+        case PT_VMCS: case PT_TMA: case PT_MTC: case PT_CYC: case PT_MNT:
+          continue;
+        case PT_ERROR:
+          if (s.error!.code === 'eos') return 0;
+          this.scanCode = s.error!.code;
+          return -1;
         default:
-          return false;
+          return 0;
       }
     }
   }
@@ -221,13 +234,15 @@ export abstract class PtFlowPsb extends PtFlowCore {
     const pk = this.pk;
     const p = pk.packet;
     this.pendingMode = 0;
-    // Events that wait for an IP or an instruction are dropped.
-    this.queue.keepOnly(BIND_NOW);
+    // Events still waiting for their FUP are dropped. Those libipt has fetched already (bound to
+    // an IP or an instruction) it holds: it meets the OVF once they are done.
+    this.queue.drop(BIND_FUP);
     this.fupWaiting = 0;
     this.cfeAsync = false;
     this.asyncFrom = this.fupPending = Number.NaN;
+    this.fupDisabled = false;
     this.clock.overflow();
-    this.peekOff = p.offset + this.base;
+    this.peekOff = this.ovfOff = p.offset + this.base;
     const ovfEnd = this.peekOff + p.size;
     this.go('OVERFLOW');
     for (;;) {
@@ -242,12 +257,18 @@ export abstract class PtFlowPsb extends PtFlowCore {
         }
         case PT_PAD:
           continue;
-        case PT_FUP:
+        case PT_FUP: {
           this.lastIp.update(p.ipc, p.lo, p.hi);
           this.peek = P_OVF;
           this.peekOff = p.offset + this.base;
           this.peekIp = this.lastIp.ip;
+          // APL12: the overflow may have resolved with tracing disabled and still sent the FUP;
+          // libipt looks ahead for what tells, and then drops the FUP.
+          const disabled = this.errata.apl12 ? this.apl12Disabled(this.peekOff + p.size) : 0;
+          if (disabled < 0) this.overflowError(this.peekOff, this.scanCode);
+          else if (disabled === 1) this.peekIp = Number.NaN;
           return;
+        }
         case PT_TIP_PGD:
           // APL11 (and SKD010's look-ahead in libipt 2.0.5): a TIP.PGD right after the OVF is dropped.
           if (this.errata.apl11 || this.errata.skd010) {
@@ -282,12 +303,55 @@ export abstract class PtFlowPsb extends PtFlowCore {
   }
 
   /** An OVF that resolves in a way libipt rejects: bad_context at the packet, reported like an event. */
-  protected overflowError(offset: number): void {
+  protected overflowError(offset: number, code = 'bad_context'): void {
     this.peek = P_ERROR;
     this.peekErrOff = offset;
-    this.peekErrCode = 'bad_context';
-    this.peekErrMsg = flowErrorMessage('bad_context');
+    this.peekErrCode = code;
+    this.peekErrMsg = flowErrorMessage(code);
     this.eventError = true;
+  }
+
+  /**
+   * APL12's look-ahead from `off`, after the FUP that followed an OVF: 1 when the packets say
+   * tracing is disabled (a TIP.PGE or TraceStop comes first, or a PSB+ without a FUP), 0 when
+   * they say it is enabled (TNT, TIP, TIP.PGD) or cannot tell (OVF, the end), -1 when a packet
+   * does not decode (its code in scanCode).
+   */
+  protected apl12Disabled(off: number): number {
+    const s = (this.scanner ??= new PtPacketDecoder({ noSync: true, trig: this.trig }));
+    s.restart(this.trace, off, true);
+    let inPsb = false;
+    let psbFup = false;
+    for (;;) {
+      switch (s.next()) {
+        case PT_TIP_PGE: case PT_STOP:
+          if (!inPsb) return 1;
+          break;
+        case PT_TNT_8: case PT_TNT_64: case PT_TIP: case PT_TIP_PGD: case PT_OVF:
+          if (!inPsb) return 0;
+          break;
+        case PT_PSB:
+          inPsb = true;
+          break;
+        case PT_FUP:
+          if (inPsb && s.packet.ipc !== 0) psbFup = true;
+          break;
+        case PT_PSBEND:
+          if (!inPsb) {
+            this.scanCode = 'bad_context';
+            return -1;
+          }
+          return psbFup ? 0 : 1;
+        case PT_ERROR:
+          if (s.error!.code !== 'eos') {
+            this.scanCode = s.error!.code;
+            return -1;
+          }
+          return inPsb && !psbFup ? 1 : 0;
+        case PT_END:
+          return inPsb && !psbFup ? 1 : 0;
+      }
+    }
   }
 
   /** A timing packet (TSC, TMA, MTC, CYC, CBR): '' or libipt's error for it. */

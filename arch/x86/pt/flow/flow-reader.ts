@@ -16,6 +16,10 @@ import { PtFlowPsb } from './flow-psb.js';
 
 const TWO32 = 4294967296;
 
+/** Event packets libipt's read-ahead stops at (besides PIP, MODE.Exec and PSB, which note it themselves). */
+const EVENT_PACKET = new Uint8Array(32);
+for (const t of [PT_VMCS, PT_CBR, PT_MODE_TSX, PT_EXSTOP, PT_MWAIT, PT_PTW, PT_PWRE, PT_PWRX, PT_MNT, PT_STOP, PT_OVF]) EVENT_PACKET[t] = 1;
+
 export abstract class PtFlowReader extends PtFlowPsb {
   /**
    * Reads packets up to the next one the flow consumes, applying the others; sets `peek`.
@@ -117,6 +121,8 @@ export abstract class PtFlowReader extends PtFlowPsb {
     this.peekBad = false;
     for (;;) {
       const t = this.nextPacket();
+      // With TNT bits in hand libipt stands at the first event packet read after them.
+      if (t >= 0 && EVENT_PACKET[t] === 1 && this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
       switch (t) {
         case PT_TNT_8:
         case PT_TNT_64:
@@ -129,6 +135,14 @@ export abstract class PtFlowReader extends PtFlowPsb {
         case PT_TIP:
         case PT_TIP_PGE:
         case PT_TIP_PGD:
+          if (t === PT_TIP_PGE && this.fupDisabled) {
+            // libipt's query for the TIP of a FUP read while disabled meets the enable instead.
+            this.peek = P_ERROR;
+            this.peekOff = this.peekErrOff = p.offset + this.base;
+            this.peekErrCode = 'bad_context';
+            this.peekErrMsg = flowErrorMessage('bad_context');
+            return;
+          }
           if (t === PT_TIP_PGE && p.ipc === 0) {
             // An enable must say where: libipt rejects the packet when it fetches the event.
             this.peek = P_ERROR;
@@ -378,6 +392,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
           this.asyncFrom = from;
           this.asyncDisable = t === PT_TIP_PGD;
           this.peekIp = p.ipc === 0 ? Number.NaN : this.lastIp.ip;
+          this.fupDisabled = false;
           return;
         case PT_PIP:
           this.asyncCr3 = p.cr3;
@@ -412,6 +427,7 @@ export abstract class PtFlowReader extends PtFlowPsb {
           // libipt queues the FUP's event for the next TIP and reads on as if the FUP had not
           // been there (while disabled that TIP never comes). peek 0: the packet is held.
           if (this.enabled) this.fupPending = from;
+          else this.fupDisabled = true;
           this.held = p.clone();
           this.peek = 0;
           return;
