@@ -210,6 +210,11 @@ export abstract class PtFlowCore {
     this.trig = options.trig === true;
   }
 
+  /** The address space code is read in now (PtxedPosition.codeSpace). */
+  get codeSpace(): { readonly cr3: number; readonly vmcs: number } {
+    return { cr3: this.cr3, vmcs: this.vmcs };
+  }
+
   /** The trace offset of the next packet the flow will consume (libipt's decoder position). */
   get offset(): number {
     if (this.eventOff >= 0) return this.eventOff;

@@ -116,9 +116,19 @@ export abstract class PtFlowWalker extends PtFlowReader {
           continue;
         }
       }
-      const cls = cache.cls[last]!;
+      let cls = cache.cls[last]!;
       const lastIp = start + last;
-      const len = cache.length[last]!;
+      let len = cache.length[last]!;
+      let target = cache.target[last]!;
+      if (cls === X86Class.TRUNCATED) {
+        // Cut by the section's end: libipt reads the rest from the section mapped right after.
+        const joined = this.image.joined(this.secIndex, lastIp, this.cr3, this.vmcs, this.bitness);
+        if (joined !== null) {
+          cls = joined.cls;
+          len = joined.length;
+          target = joined.target;
+        }
+      }
       if (cls >= X86Class.INVALID) {
         // The run up to the undecodable instruction, then the error at it.
         if (n > 1) {
@@ -126,8 +136,6 @@ export abstract class PtFlowWalker extends PtFlowReader {
           stats.instructions += n - 1;
           stats.ranges++;
         }
-        // Cut by the section's end too (TRUNCATED): libipt's bad_insn, when nothing is mapped
-        // right after (an adjacent section it would read on into is not joined here).
         this.fail('bad_insn', this.peekOff, lastIp);
         return;
       }
@@ -154,13 +162,13 @@ export abstract class PtFlowWalker extends PtFlowReader {
             this.tntFailed(bit, lastIp);
             return;
           }
-          ip = bit === 1 ? cache.target[last]! : next;
+          ip = bit === 1 ? target : next;
           break;
         }
         case X86Class.JUMP:
         case X86Class.CALL: {
           if ((++this.directRuns & LOOP_CHECK) === 0 && this.endlessLoop(lastIp)) return;
-          const to = cache.target[last]!;
+          const to = target;
           if (this.tntCount === 0 && this.peek === P_PGD && this.disablesAt(to)) {
             this.disable(this.peekIp, to);
             this.readAhead();

@@ -4,6 +4,8 @@
 
 import type { Addr } from '../../../common/address.js';
 import type { CodeView } from '../../../common/codeview.js';
+import { X86Class, classifyOne } from '../../isa/classify.js';
+import { ILD_MAX_LENGTH } from '../../isa/ild.js';
 import { PtBlockCache } from './block-cache.js';
 
 export interface PtSection {
@@ -47,6 +49,37 @@ export class PtImage implements CodeView {
       }
     }
     return best;
+  }
+
+  /**
+   * The instruction at `addr` that the end of section `i` cuts, completed with the bytes of the
+   * section mapped right after it in address space (`cr3`, `vmcs`), as libipt reads an
+   * instruction across sections: its class, length and direct target. Null when nothing is
+   * mapped there or the bytes still do not make an instruction.
+   */
+  joined(i: number, addr: Addr, cr3: number, vmcs: number, bitness: 16 | 32 | 64): { cls: number; length: number; target: number } | null {
+    const bytes = this.bytesAcross(i, addr, cr3, vmcs);
+    if (bytes === null) return null;
+    const insn = classifyOne(bytes, addr, bitness);
+    return insn.cls >= X86Class.INVALID ? null : insn;
+  }
+
+  /**
+   * Up to 15 bytes from `addr` (in section `i`, less than 15 bytes before its end) on into the
+   * section mapped right after it in (`cr3`, `vmcs`); null when nothing is mapped there.
+   */
+  bytesAcross(i: number, addr: Addr, cr3: number, vmcs: number): Uint8Array | null {
+    const s = this.sections[i]!;
+    const j = this.find(cr3, s.end, vmcs);
+    if (j < 0) return null;
+    const head = s.bytes.subarray(addr - s.start);
+    const next = this.sections[j]!;
+    const from = s.end - next.start;
+    const tail = next.bytes.subarray(from, from + ILD_MAX_LENGTH - head.length);
+    const bytes = new Uint8Array(head.length + tail.length);
+    bytes.set(head, 0);
+    bytes.set(tail, head.length);
+    return bytes;
   }
 
   /** The block cache of section `i` for `bitness`. */

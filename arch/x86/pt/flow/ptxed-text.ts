@@ -6,6 +6,7 @@
 // for --block:show-blocks and --stat:blocks, the offset and time taken once per block.
 
 import { formatAddr } from '../../../common/address.js';
+import { X86Class } from '../../isa/classify.js';
 import type { DecodeError } from '../../../common/errors.js';
 import { ptxedEventText } from './event-text.js';
 import { forEachInstruction } from './expand.js';
@@ -50,6 +51,8 @@ export interface PtxedPrintOptions {
 export interface PtxedPosition {
   readonly offset: number;
   readonly clock: { readonly time: number };
+  /** The address space (CR3, VMCS base; NaN: unknown) the decoder reads code in now. */
+  readonly codeSpace?: { readonly cr3: number; readonly vmcs: number };
 }
 
 const FLUSH_AT = 1 << 16;
@@ -284,25 +287,44 @@ export class PtxedPrinter implements FlowSink {
 
   /** What follows the address: [raw bytes] and the disassembly, as ptxed's xed_print_insn. */
   private instructionText(ip: number): string {
-    const s = this.image.sections[this.section]!;
-    const off = ip - s.start;
-    const text = this.disasm!.format(s.bytes, off, ip, this.bitness);
+    const { text, bytes, off } = this.disassemble(ip);
     if (text === null) return ' [xed decode error: (2) GENERAL_ERROR]';
     let raw = '';
     if (this.o.rawInsn) {
       const n = this.disasm!.length;
-      for (let k = 0; k < n; k++) raw += ' ' + s.bytes[off + k]!.toString(16).padStart(2, '0');
+      for (let k = 0; k < n; k++) raw += ' ' + bytes[off + k]!.toString(16).padStart(2, '0');
       raw += '   '.repeat(MAX_INSN - n);
     }
     return `${raw}  ${text}`;
+  }
+
+  /**
+   * The instruction at `ip` of the current section, disassembled (sets disasm.length); where the
+   * section's end cuts it, read on into the section after it, as the decoder walked it.
+   */
+  private disassemble(ip: number): { text: string | null; bytes: Uint8Array; off: number } {
+    const s = this.image.sections[this.section]!;
+    const off = ip - s.start;
+    const text = this.disasm!.format(s.bytes, off, ip, this.bitness);
+    if (text !== null || off + MAX_INSN <= s.bytes.length) return { text, bytes: s.bytes, off };
+    const space = this.position?.codeSpace;
+    const across = this.image.bytesAcross(this.section, ip, space?.cr3 ?? Number.NaN, space?.vmcs ?? Number.NaN);
+    if (across === null) return { text, bytes: s.bytes, off };
+    return { text: this.disasm!.formatOnce(across, ip, this.bitness), bytes: across, off: 0 };
   }
 
   /** --check: our length (the block cache's) must be what a fresh decode finds. */
   private checkInstruction(ip: number): void {
     const s = this.image.sections[this.section]!;
     const off = ip - s.start;
-    const ours = this.image.cache(this.section, this.bitness).length[off]!;
-    const text = this.disasm!.format(s.bytes, off, ip, this.bitness);
+    const cache = this.image.cache(this.section, this.bitness);
+    let ours = cache.length[off]!;
+    if (cache.cls[off] === X86Class.TRUNCATED) {
+      // Read on into the next section, as the decoder did.
+      const space = this.position?.codeSpace;
+      ours = this.image.joined(this.section, ip, space?.cr3 ?? Number.NaN, space?.vmcs ?? Number.NaN, this.bitness)?.length ?? ours;
+    }
+    const { text } = this.disassemble(ip);
     const offset = hex(this.offsetNow());
     if (text === null) this.text += `[${offset}, ${hex(ip)}: check error: invalid instruction]\n`;
     else if (this.disasm!.length !== ours) this.text += `[${offset}, ${hex(ip)}: check error: length ${ours}, decoded ${this.disasm!.length}]\n`;

@@ -71,6 +71,26 @@ export class PtxedDisassembler {
     return text;
   }
 
+  /**
+   * format() for bytes that belong to no section (an instruction read across two), not kept:
+   * a decoder made for this one call.
+   */
+  formatOnce(bytes: Uint8Array, ip: number, bitness: 16 | 32 | 64): string | null {
+    const d = new Decoder(bitness, bytes, DecoderOptions.None);
+    try {
+      d.ip = toBig(ip);
+      d.decodeOut(this.insn);
+    } finally {
+      d.free();
+    }
+    if (this.insn.code === Code.INVALID) {
+      this.length = 0;
+      return null;
+    }
+    this.length = this.insn.length;
+    return this.formatter.format(this.insn);
+  }
+
   private decode(bytes: Uint8Array, off: number, ip: number, bitness: 16 | 32 | 64): string | null {
     let byMode = this.decoders.get(bytes);
     if (byMode === undefined) {
