@@ -5,13 +5,15 @@
 //                              [--timing] [--no-retcomp] [--runs 3] [--keep]
 //
 // Simulates the workload with the PT trace unit, writes trace.pt, the code images and
-// images.txt under os.tmpdir(), times our decoder in memory (best of --runs), and runs
-// `pt-libipt insn --count` and `pt-libipt block --count` (their own timers, trace in memory).
+// images.txt under os.tmpdir(), times our decoder in memory (pt-flow-decode.ts, in a process of
+// its own, a fresh image per run), and runs `pt-libipt insn --count`
+// and `pt-libipt block --count` (their own timers, trace in memory): each the best of --runs.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatAddr } from '../arch/common/address.js';
@@ -56,12 +58,6 @@ console.log(`simulated ${argv.insns} instructions (${argv.workload}, seed ${argv
 const dir = mkdtempSync(join(tmpdir(), 'hwtrace-bench-ptflow-'));
 const cr3Of = (space: number): number =>
   space < 0 ? Number.NaN : (machine.contexts.get(machine.ctxSpace.findIndex((s) => s === space)) as X86Context).cr3;
-/** A fresh image per run: every run classifies its code from scratch, as libipt's does. */
-function freshImage(): PtImage {
-  const image = new PtImage();
-  for (const im of machine.images) image.add(im.bytes, im.start, cr3Of(im.space));
-  return image;
-}
 const lines: string[] = [];
 for (const im of machine.images) {
   const cr3 = cr3Of(im.space);
@@ -72,39 +68,42 @@ for (const im of machine.images) {
 writeFileSync(join(dir, 'images.txt'), lines.join('\n') + '\n');
 writeFileSync(join(dir, 'trace.pt'), trace);
 
-let best = Infinity;
-let count = 0;
-for (let r = 0; r < argv.runs; r++) {
-  const sink = new CountingSink();
-  t0 = performance.now();
-  new PtFlowDecoder(freshImage(), sink).decode(trace);
-  const s = (performance.now() - t0) / 1000;
-  if (sink.errors.length > 0) console.log(`  our decoder: ${sink.errors.length} errors, first ${JSON.stringify(sink.errors[0])}`);
-  count = sink.instructions;
-  best = Math.min(best, s);
-  console.log(`  run ${r + 1}: ours ${count} instructions in ${s.toFixed(3)} s`);
-}
+// Ours in a process of its own, as libipt's: the simulator's heap and type feedback stay out.
+const child = spawnSync(process.execPath, [fileURLToPath(new URL('./pt-flow-decode.js', import.meta.url)), dir, String(argv.runs)], { encoding: 'utf8' });
+if (child.status !== 0) throw new Error(`pt-flow-decode: ${child.stderr.trim()}`);
+const run = JSON.parse(child.stdout) as { insns: number; errors: number; seconds: number[] };
+if (run.errors > 0) console.log(`  our decoder: ${run.errors} errors`);
+run.seconds.forEach((s, r) => console.log(`  run ${r + 1}: ours ${run.insns} instructions in ${s.toFixed(3)} s`));
+const count = run.insns;
+const best = Math.min(...run.seconds);
 const ours = count / best;
 
-function libipt(kind: 'insn' | 'block'): { insns: number; seconds: number } | undefined {
+/** libipt's decoder `kind` on the same trace and images: best of `runs`, as ours. */
+function libipt(kind: 'insn' | 'block', runs: number): { insns: number; seconds: number } | undefined {
   const tool = findNativeTool('pt-libipt');
   if (!tool) return undefined;
-  const r = spawnSync(tool, [kind, '--count', '--pt', join(dir, 'trace.pt'), '--images', join(dir, 'images.txt')], { encoding: 'utf8' });
-  const insns = /insns (\d+)/.exec(r.stdout);
-  const secs = /seconds ([\d.]+)/.exec(r.stdout);
-  if (!insns || !secs) {
-    console.log(`  pt-libipt ${kind}: no result (${r.stderr.trim() || r.stdout.trim()})`);
-    return undefined;
+  let best: { insns: number; seconds: number } | undefined;
+  for (let r = 0; r < runs; r++) {
+    const out = spawnSync(tool, [kind, '--count', '--pt', join(dir, 'trace.pt'), '--images', join(dir, 'images.txt')], { encoding: 'utf8' });
+    const insns = /insns (\d+)/.exec(out.stdout);
+    const secs = /seconds ([\d.]+)/.exec(out.stdout);
+    if (!insns || !secs) {
+      console.log(`  pt-libipt ${kind}: no result (${out.stderr.trim() || out.stdout.trim()})`);
+      return undefined;
+    }
+    const seconds = Number(secs[1]);
+    console.log(`  run ${r + 1}: libipt ${kind} ${insns[1]} instructions in ${seconds.toFixed(3)} s`);
+    if (best === undefined || seconds < best.seconds) best = { insns: Number(insns[1]), seconds };
   }
-  return { insns: Number(insns[1]), seconds: Number(secs[1]) };
+  return best;
 }
 
 const fmt = (v: number): string => `${(v / 1e6).toFixed(1)} M insn/s`;
 console.log(`ours:            ${fmt(ours)} (${count} instructions, best of ${argv.runs}: ${best.toFixed(3)} s)`);
-const li = libipt('insn');
-const lb = libipt('block');
-if (li) console.log(`libipt insn:     ${fmt(li.insns / li.seconds)} (${li.insns} instructions, ${li.seconds.toFixed(3)} s)  ratio ours/libipt-insn ${(ours / (li.insns / li.seconds)).toFixed(2)}×`);
-if (lb) console.log(`libipt block:    ${fmt(lb.insns / lb.seconds)} (${lb.insns} instructions, ${lb.seconds.toFixed(3)} s)  ratio ours/libipt-block ${(ours / (lb.insns / lb.seconds)).toFixed(2)}×`);
+const li = libipt('insn', argv.runs);
+const lb = libipt('block', argv.runs);
+if (li) console.log(`libipt insn:     ${fmt(li.insns / li.seconds)} (${li.insns} instructions, best of ${argv.runs}: ${li.seconds.toFixed(3)} s)  ratio ours/libipt-insn ${(ours / (li.insns / li.seconds)).toFixed(2)}×`);
+if (lb) console.log(`libipt block:    ${fmt(lb.insns / lb.seconds)} (${lb.insns} instructions, best of ${argv.runs}: ${lb.seconds.toFixed(3)} s)  ratio ours/libipt-block ${(ours / (lb.insns / lb.seconds)).toFixed(2)}×`);
 if (!li && !lb) console.log('pt-libipt not built (npm run build:native): no reference figures');
 if (argv.keep) console.log(`files kept in ${dir}`);
 else rmSync(dir, { recursive: true, force: true });
