@@ -185,6 +185,14 @@ export abstract class PtFlowCore {
   protected secEnd = 0;
   protected secIndex = -1;
   protected cache: PtBlockCache | null = null;
+  /** No other section visible in this address space overlaps the current one. */
+  protected secAlone = false;
+  // The section left last, when it was alone: calls and returns go back and forth between two
+  // sections (user code and the kernel), and this one needs no search.
+  protected altStart = 0;
+  protected altEnd = 0;
+  protected altIndex = -1;
+  protected altCache: PtBlockCache | null = null;
 
   protected done = false;
   /** Offset of the PSB of the last sync (-1: none yet). */
@@ -301,8 +309,9 @@ export abstract class PtFlowCore {
   }
 
   protected forgetSection(): void {
-    this.secIndex = -1;
-    this.secStart = this.secEnd = 0;
+    this.secIndex = this.altIndex = -1;
+    this.secStart = this.secEnd = this.altStart = this.altEnd = 0;
+    this.secAlone = false;
   }
 
   // Events ----------------------------------------------------------------------------------

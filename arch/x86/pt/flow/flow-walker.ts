@@ -3,6 +3,7 @@
 // branches followed, the rest (events due, indirect transfers, errors) handed to the decoder.
 
 import { X86Class, isFarClass } from '../../isa/classify.js';
+import type { PtBlockCache } from './block-cache.js';
 import { addrFiltered } from './errata.js';
 import { BIND_VMCS } from './event-queue.js';
 import { isVmptrld } from './event-kinds.js';
@@ -30,16 +31,36 @@ export abstract class PtFlowWalker extends PtFlowReader {
 
   /** Finds the section of `ip`; false (after reporting nomap) when there is none. */
   protected enterSection(ip: number): boolean {
-    const i = this.image.find(this.cr3, ip, this.vmcs);
-    if (i < 0) {
-      this.fail('nomap', this.peekOff, ip);
-      return false;
+    let i: number;
+    let cache: PtBlockCache;
+    let alone = true;
+    if (ip >= this.altStart && ip < this.altEnd) {
+      i = this.altIndex;
+      cache = this.altCache!;
+    } else {
+      i = this.image.find(this.cr3, ip, this.vmcs);
+      if (i < 0) {
+        this.fail('nomap', this.peekOff, ip);
+        return false;
+      }
+      cache = this.image.cache(i, this.bitness);
+      alone = this.image.alone(i, this.cr3, this.vmcs);
+    }
+    // A section alone in its range is the one find() gives for any address in it.
+    if (this.secAlone) {
+      this.altIndex = this.secIndex;
+      this.altStart = this.secStart;
+      this.altEnd = this.secEnd;
+      this.altCache = this.cache;
+    } else {
+      this.altStart = this.altEnd = 0;
     }
     const s = this.image.sections[i]!;
     this.secIndex = i;
     this.secStart = s.start;
     this.secEnd = s.end;
-    this.cache = this.image.cache(i, this.bitness);
+    this.cache = cache;
+    this.secAlone = alone;
     return true;
   }
 

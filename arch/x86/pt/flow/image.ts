@@ -51,6 +51,17 @@ export class PtImage implements CodeView {
     return best;
   }
 
+  /** True when no other section visible in (`cr3`, `vmcs`) overlaps section `i`: find() gives `i` for all of it. */
+  alone(i: number, cr3: number, vmcs: number = Number.NaN): boolean {
+    const s = this.sections;
+    const x = s[i]!;
+    for (let j = 0; j < s.length; j++) {
+      const y = s[j]!;
+      if (j !== i && y.start < x.end && x.start < y.end && visible(y, cr3, vmcs)) return false;
+    }
+    return true;
+  }
+
   /**
    * The instruction at `addr` that the end of section `i` cuts, completed with the bytes of the
    * section mapped right after it in address space (`cr3`, `vmcs`), as libipt reads an

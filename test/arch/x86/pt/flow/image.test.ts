@@ -25,3 +25,21 @@ t.test('find: the section tied to the current CR3 (and VMCS) wins over shared on
   t.equal(im.find(0x1000, 0x400010, 0x9000), 4, 'CR3 and VMCS bound beats CR3-bound');
   t.equal(im.find(0x1000, 0x401000), -1, 'end is exclusive');
 });
+
+t.test('alone: no other section visible in the space overlaps it (the walk may skip find() on its way back)', async (t) => {
+  const im = image();
+  t.ok(im.alone(0, 0x1000), 'the kernel overlaps nothing');
+  t.notOk(im.alone(1, 0x1000), 'the shared section lies inside process A');
+  t.notOk(im.alone(3, 0x2000), 'process B covers the shared section');
+  t.ok(im.alone(3, 0x3000), 'in a third space only the shared section is there');
+  const two = new PtImage();
+  two.add(new Uint8Array(0x1000), 0x400000, 0x1000);
+  two.add(new Uint8Array(0x1000), 0x400000, 0x2000);
+  t.ok(two.alone(0, 0x1000), "process B's code is not seen from A");
+  t.ok(two.alone(1, 0x2000), "and A's not from B");
+  two.add(new Uint8Array(0x10), 0x400ff0, 0x1000, 'partial');
+  t.notOk(two.alone(0, 0x1000), 'a partial overlap counts');
+  t.notOk(two.alone(2, 0x1000), 'both ways');
+  two.add(new Uint8Array(0x10), 0x401000, 0x1000, 'adjacent');
+  t.ok(two.alone(3, 0x1000), 'a section starting at the end of another is alone');
+});
