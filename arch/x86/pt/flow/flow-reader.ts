@@ -112,6 +112,30 @@ export abstract class PtFlowReader extends PtFlowPsb {
     return true;
   }
 
+  /**
+   * tntBit()'s refill in the common case, for the walk's hot loop: the TNT packet in `peek` is
+   * taken by the branch at `at` and the packet after it is a TNT-8 too, so nothing but the two
+   * packets' bits moves (no event, timing packet, error or tick). False, with nothing changed,
+   * when that is not so: tntBitSlow() then does the whole of it.
+   */
+  protected refillTnt8(at: number): boolean {
+    const bits = this.peekBits;
+    if (this.tick || this.peekBad || bits === 0 || this.held !== null || !this.pk.nextTnt8()) return false;
+    this.queryIp = at;
+    this.tntLo = this.peekLo;
+    this.tntHi = this.peekHi;
+    this.tntCount = bits;
+    this.clock.latch();
+    const p = this.pk.packet;
+    this.aheadEventOff = -1;
+    this.eventError = false;
+    this.peekOff = p.offset + this.base;
+    this.peekLo = p.lo;
+    this.peekHi = 0;
+    this.peekBits = p.bits;
+    return true;
+  }
+
   protected readPackets(): void {
     const pk = this.pk;
     const p = pk.packet;

@@ -363,12 +363,24 @@ export abstract class PtFlowWalker extends PtFlowReader {
           sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
-          const bit = this.tntBitSlow(start + last, next);
-          tc = this.tntCount | 0;
-          if (bit < 0) {
-            this.tntFailed(bit, start + last);
-            ip = Number.NaN;
-            break section;
+          let bit: number;
+          if (this.refillTnt8(start + last)) {
+            // The packet after it is a TNT-8 too: only the bits moved.
+            tc = (this.tntCount - 1) | 0;
+            this.tntCount = tc;
+            bit = tc >= 32 ? (this.tntHi >>> (tc - 32)) & 1 : (this.tntLo >>> tc) & 1;
+            if (tc === 0 && this.tntEmptied(start + last)) {
+              ip = bit === 1 ? cache.target[last]! : next;
+              continue section;
+            }
+          } else {
+            bit = this.tntBitSlow(start + last, next);
+            tc = this.tntCount | 0;
+            if (bit < 0) {
+              this.tntFailed(bit, start + last);
+              ip = Number.NaN;
+              break section;
+            }
           }
           let to = rt[id + RunField.FALL - bit]!;
           if (to === 0) to = bit === 1 ? table.taken(id) : table.fall(id);
