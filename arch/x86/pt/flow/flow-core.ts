@@ -166,6 +166,8 @@ export abstract class PtFlowCore {
   /** Direct branches walked (flow-walker.ts checks now and then that trace is still consumed). */
   protected directRuns = 0;
   protected loopMark = -1;
+  /** Where fastWalk() goes on after a run that took packets (flow-walker.ts packetRun()). */
+  protected walkIp = 0;
   /** Offset of the last OVF read (libipt stands there while it holds an event from before it). */
   protected ovfOff = 0;
   /** A packet read after an OVF that is not FUP: processed by the next read-ahead. */

@@ -457,90 +457,91 @@ export abstract class PtFlowWalker extends PtFlowReader {
           id = known;
           continue;
         }
-        // What is left takes packets (a conditional branch or a return with the TNT cache
-        // empty, an indirect or far transfer): the decoder's methods read on and may change
-        // everything the section loop loaded.
-        const cls = rt[id + RunField.CLS]!;
-        const far = isFarClass(cls);
-        if (kind === RunKind.SLOW && !(cls === X86Class.IND_JUMP || cls === X86Class.IND_CALL || (far && q.length === 0))) {
-          ip = start + rt[id + RunField.START]!;
-          break section;
-        }
-        const last = rt[id + RunField.LAST]!;
-        const lastIp = start + last;
-        const next = start + rt[id + RunField.NEXT]!;
-        if (kind === RunKind.COND || (kind === RunKind.RETURN && this.peek === P_TNT)) {
-          // The bit is in the next TNT packet (walk() checks for a TIP.PGD at a branch first).
-          if (kind === RunKind.COND && this.peek === P_PGD) {
-            ip = start + rt[id + RunField.START]!;
-            break section;
-          }
-          sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
-          insns = (insns + n) | 0;
-          runs = (runs + 1) | 0;
-          const bit = this.tntBit(lastIp, next);
-          tc = this.tntCount | 0;
-          if (bit < 0) {
-            this.tntFailed(bit, lastIp);
-            ip = Number.NaN;
-            break section;
-          }
-          if (kind === RunKind.COND) {
-            // Usually nothing but the TNT cache changed: on along the link.
-            let to = rt[id + RunField.FALL - bit]!;
-            if (to === 0) to = bit === 1 ? table.taken(id) : table.fall(id);
-            if (to !== 0 && q.length === 0 && this.secIndex === sec && table.rec === rt) {
-              id = to;
-              continue;
-            }
-            ip = bit === 1 ? cache.target[last]! : next;
-            continue section;
-          }
-          if (bit === 0) {
-            this.fail('bad_retcomp', this.bitErrorOffset(), lastIp);
-            ip = Number.NaN;
-            break section;
-          }
-          ip = stack.pop();
-          if (Number.isNaN(ip)) {
-            this.fail('retstack_empty', this.bitErrorOffset(), lastIp);
-            break section;
-          }
-          const to = ip - start;
-          const known = to >= 0 && to < size && q.length === 0 && this.secIndex === sec ? table.known(to) : 0;
-          if (known !== 0) {
-            id = known;
-            continue;
-          }
-          continue section;
-        }
-        // An indirect or far transfer (or a return that is not compressed): its TIP.
-        sink.range(start + rt[id + RunField.START]!, next, n, ctx, sec, bitness, clock.queryTime, spec);
-        insns = (insns + n) | 0;
-        runs = (runs + 1) | 0;
-        const call = cls === X86Class.IND_CALL || cls === X86Class.FAR_CALL || cls === X86Class.SYSCALL || cls === X86Class.INT || cls === X86Class.VM_EXIT;
-        if (cls === X86Class.IND_CALL) stack.push(next);
-        if (!this.indirect(lastIp, next, call ? next : Number.NaN, far)) {
-          ip = Number.NaN;
-          break section;
-        }
+        // What is left takes packets: packetRun(), kept out of this loop so that V8 inlines
+        // the small calls above (its budget is per function, this loop's is nearly spent).
+        const to = this.packetRun(id, rt);
         tc = this.tntCount | 0;
-        ip = this.ip;
-        // Usually the target is code seen before in this section, and only the packets moved.
-        const to = ip - start;
-        if (to >= 0 && to < size && q.length === 0 && this.secIndex === sec && this.cache === cache && this.ctx === ctx && this.speculative === spec) {
-          const known = table.known(to);
-          if (known !== 0) {
-            id = known;
-            continue;
-          }
+        if (to > 0) {
+          id = to;
+          continue;
         }
-        continue section;
+        ip = this.walkIp;
+        if (to === 0) continue section;
+        break section;
       }
     }
     this.stats.instructions += insns;
     this.stats.ranges += runs;
     return ip;
+  }
+
+  /**
+   * fastWalk()'s runs that take packets: a conditional branch or a return with the TNT cache
+   * empty, an indirect or far transfer. The decoder's methods read on and may change everything
+   * fastWalk()'s section loop loaded. Returns the id of the run to go on with in the same table
+   * `rt`; 0: go on at `walkIp` from the section loop; -1: leave fastWalk() at `walkIp` (NaN: the
+   * walk stops). Every run is reported exactly as walk() does.
+   */
+  private packetRun(id: number, rt: Int32Array): number {
+    const start = this.secStart;
+    const cache = this.cache!;
+    const table = cache.runs;
+    const sec = this.secIndex;
+    const ctx = this.ctx;
+    const spec = this.speculative;
+    const q = this.queue;
+    const head = rt[id + RunField.HEAD]!;
+    const kind = head & RunField.KIND_MASK;
+    const n = head >> RunField.KIND_BITS;
+    const cls = rt[id + RunField.CLS]!;
+    const far = isFarClass(cls);
+    this.walkIp = start + rt[id + RunField.START]!;
+    if (kind === RunKind.SLOW && !(cls === X86Class.IND_JUMP || cls === X86Class.IND_CALL || (far && q.length === 0))) return -1;
+    // The bit is in the next TNT packet (walk() checks for a TIP.PGD at a branch first).
+    if (kind === RunKind.COND && this.peek === P_PGD) return -1;
+    const last = rt[id + RunField.LAST]!;
+    const lastIp = start + last;
+    const next = start + rt[id + RunField.NEXT]!;
+    this.sink.range(this.walkIp, next, n, ctx, sec, this.bitness, this.clock.queryTime, spec);
+    this.stats.instructions += n;
+    this.stats.ranges++;
+    this.walkIp = Number.NaN;
+    if (kind === RunKind.COND || (kind === RunKind.RETURN && this.peek === P_TNT)) {
+      const bit = this.tntBit(lastIp, next);
+      if (bit < 0) {
+        this.tntFailed(bit, lastIp);
+        return -1;
+      }
+      if (kind === RunKind.COND) {
+        // Usually nothing but the TNT cache changed: on along the link.
+        let to = rt[id + RunField.FALL - bit]!;
+        if (to === 0) to = bit === 1 ? table.taken(id) : table.fall(id);
+        this.walkIp = bit === 1 ? cache.target[last]! : next;
+        return to !== 0 && q.length === 0 && this.secIndex === sec && table.rec === rt ? to : 0;
+      }
+      if (bit === 0) {
+        this.fail('bad_retcomp', this.bitErrorOffset(), lastIp);
+        return -1;
+      }
+      const ip = this.stack.pop();
+      if (Number.isNaN(ip)) {
+        this.fail('retstack_empty', this.bitErrorOffset(), lastIp);
+        return -1;
+      }
+      this.walkIp = ip;
+      const to = ip - start;
+      return to >= 0 && to < table.codeSize && q.length === 0 && this.secIndex === sec && table.rec === rt ? table.known(to) : 0;
+    }
+    // An indirect or far transfer (or a return that is not compressed): its TIP.
+    const call = cls === X86Class.IND_CALL || cls === X86Class.FAR_CALL || cls === X86Class.SYSCALL || cls === X86Class.INT || cls === X86Class.VM_EXIT;
+    if (cls === X86Class.IND_CALL) this.stack.push(next);
+    if (!this.indirect(lastIp, next, call ? next : Number.NaN, far)) return -1;
+    const ip = this.ip;
+    this.walkIp = ip;
+    // Usually the target is code seen before in this section, and only the packets moved.
+    const to = ip - start;
+    const same = q.length === 0 && this.secIndex === sec && this.cache === cache && this.ctx === ctx && this.speculative === spec && table.rec === rt;
+    return same && to >= 0 && to < table.codeSize ? table.known(to) : 0;
   }
 
   /** With the TNT cache empty: has beforeRun() something to do before the next run? */
