@@ -5,9 +5,10 @@
 //                              [--timing] [--no-retcomp] [--runs 3] [--keep]
 //
 // Simulates the workload with the PT trace unit, writes trace.pt, the code images and
-// images.txt under os.tmpdir(), times our decoder in memory (pt-flow-decode.ts, in a process of
-// its own, a fresh image per run), and runs `pt-libipt insn --count`
-// and `pt-libipt block --count` (their own timers, trace in memory): each the best of --runs.
+// images.txt under os.tmpdir(), then --runs rounds of: our decoder in memory (pt-flow-decode.ts,
+// in a process of its own, a fresh image per run, best of 3), `pt-libipt insn --count` and
+// `pt-libipt block --count` (their own timers, trace in memory). Prints the best of each and the
+// ratios, of the bests and per round.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,6 @@ import { hideBin } from 'yargs/helpers';
 import { formatAddr } from '../arch/common/address.js';
 import type { X86Context } from '../arch/common/context.js';
 import { MemorySink } from '../arch/common/stream.js';
-import { CountingSink, PtFlowDecoder, PtImage } from '../arch/x86/pt/flow/index.js';
 import type { PtTraceOptions } from '../arch/x86/pt/trace-config.js';
 import { PtTraceUnit } from '../arch/x86/pt/trace-unit.js';
 import { findNativeTool } from '../harness/adapters/native/tools.js';
@@ -69,41 +69,68 @@ writeFileSync(join(dir, 'images.txt'), lines.join('\n') + '\n');
 writeFileSync(join(dir, 'trace.pt'), trace);
 
 // Ours in a process of its own, as libipt's: the simulator's heap and type feedback stay out.
-const child = spawnSync(process.execPath, [fileURLToPath(new URL('./pt-flow-decode.js', import.meta.url)), dir, String(argv.runs)], { encoding: 'utf8' });
-if (child.status !== 0) throw new Error(`pt-flow-decode: ${child.stderr.trim()}`);
-const run = JSON.parse(child.stdout) as { insns: number; errors: number; seconds: number[] };
-if (run.errors > 0) console.log(`  our decoder: ${run.errors} errors`);
-run.seconds.forEach((s, r) => console.log(`  run ${r + 1}: ours ${run.insns} instructions in ${s.toFixed(3)} s`));
-const count = run.insns;
-const best = Math.min(...run.seconds);
-const ours = count / best;
-
-/** libipt's decoder `kind` on the same trace and images: best of `runs`, as ours. */
-function libipt(kind: 'insn' | 'block', runs: number): { insns: number; seconds: number } | undefined {
-  const tool = findNativeTool('pt-libipt');
-  if (!tool) return undefined;
-  let best: { insns: number; seconds: number } | undefined;
-  for (let r = 0; r < runs; r++) {
-    const out = spawnSync(tool, [kind, '--count', '--pt', join(dir, 'trace.pt'), '--images', join(dir, 'images.txt')], { encoding: 'utf8' });
-    const insns = /insns (\d+)/.exec(out.stdout);
-    const secs = /seconds ([\d.]+)/.exec(out.stdout);
-    if (!insns || !secs) {
-      console.log(`  pt-libipt ${kind}: no result (${out.stderr.trim() || out.stdout.trim()})`);
-      return undefined;
-    }
-    const seconds = Number(secs[1]);
-    console.log(`  run ${r + 1}: libipt ${kind} ${insns[1]} instructions in ${seconds.toFixed(3)} s`);
-    if (best === undefined || seconds < best.seconds) best = { insns: Number(insns[1]), seconds };
-  }
-  return best;
+// Its first run includes V8's warm-up, so each of our processes decodes OUR_RUNS times.
+const OUR_RUNS = 3;
+function oursOnce(): { insns: number; errors: number; seconds: number } {
+  const script = fileURLToPath(new URL('./pt-flow-decode.js', import.meta.url));
+  const child = spawnSync(process.execPath, [script, dir, String(OUR_RUNS)], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`pt-flow-decode: ${child.stderr.trim()}`);
+  const run = JSON.parse(child.stdout) as { insns: number; errors: number; seconds: number[] };
+  return { insns: run.insns, errors: run.errors, seconds: Math.min(...run.seconds) };
 }
 
+const libiptTool = findNativeTool('pt-libipt');
+/** libipt's decoder `kind` once on the same trace and images; undefined (said why) when it cannot run. */
+function libiptOnce(kind: 'insn' | 'block'): { insns: number; seconds: number } | undefined {
+  if (!libiptTool) return undefined;
+  const out = spawnSync(libiptTool, [kind, '--count', '--pt', join(dir, 'trace.pt'), '--images', join(dir, 'images.txt')], { encoding: 'utf8' });
+  const insns = /insns (\d+)/.exec(out.stdout);
+  const secs = /seconds ([\d.]+)/.exec(out.stdout);
+  if (!insns || !secs) {
+    console.log(`  pt-libipt ${kind}: no result (${out.stderr.trim() || out.stdout.trim()})`);
+    return undefined;
+  }
+  return { insns: Number(insns[1]), seconds: Number(secs[1]) };
+}
+
+// Rounds of ours, libipt insn, libipt block one after the other, so that all three see the
+// machine as it is then (a shared VM's speed drifts by tens of percent over a minute); the
+// per-round ratios are printed beside the ratio of the bests.
+type Run = { insns: number; seconds: number };
+const runs: { ours: Run; insn?: Run; block?: Run }[] = [];
+let errors = 0;
+for (let r = 0; r < argv.runs; r++) {
+  const o = oursOnce();
+  errors = o.errors;
+  const insn = libiptOnce('insn');
+  const block = libiptOnce('block');
+  runs.push({ ours: o, ...(insn ? { insn } : {}), ...(block ? { block } : {}) });
+  const also = [insn ? `libipt insn ${insn.seconds.toFixed(3)} s` : '', block ? `libipt block ${block.seconds.toFixed(3)} s` : ''].filter(Boolean).join(', ');
+  console.log(`  round ${r + 1}: ours ${o.seconds.toFixed(3)} s (best of ${OUR_RUNS})${also ? `, ${also}` : ''}`);
+}
+if (errors > 0) console.log(`  our decoder: ${errors} errors`);
+
 const fmt = (v: number): string => `${(v / 1e6).toFixed(1)} M insn/s`;
-console.log(`ours:            ${fmt(ours)} (${count} instructions, best of ${argv.runs}: ${best.toFixed(3)} s)`);
-const li = libipt('insn', argv.runs);
-const lb = libipt('block', argv.runs);
-if (li) console.log(`libipt insn:     ${fmt(li.insns / li.seconds)} (${li.insns} instructions, best of ${argv.runs}: ${li.seconds.toFixed(3)} s)  ratio ours/libipt-insn ${(ours / (li.insns / li.seconds)).toFixed(2)}×`);
-if (lb) console.log(`libipt block:    ${fmt(lb.insns / lb.seconds)} (${lb.insns} instructions, best of ${argv.runs}: ${lb.seconds.toFixed(3)} s)  ratio ours/libipt-block ${(ours / (lb.insns / lb.seconds)).toFixed(2)}×`);
-if (!li && !lb) console.log('pt-libipt not built (npm run build:native): no reference figures');
+const bestOf = (list: Run[]): Run => list.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const ours = bestOf(runs.map((r) => r.ours));
+const oursRate = ours.insns / ours.seconds;
+console.log(`ours:            ${fmt(oursRate)} (${ours.insns} instructions, best of ${argv.runs} rounds: ${ours.seconds.toFixed(3)} s)`);
+for (const kind of ['insn', 'block'] as const) {
+  const list = runs.flatMap((r) => (r[kind] ? [r[kind]!] : []));
+  if (list.length === 0) continue;
+  const b = bestOf(list);
+  const perRound = runs.flatMap((r) => (r[kind] ? [r[kind]!.seconds / r.ours.seconds] : []));
+  const label = `libipt ${kind}:`.padEnd(17);
+  console.log(
+    `${label}${fmt(b.insns / b.seconds)} (${b.insns} instructions, best of ${list.length}: ${b.seconds.toFixed(3)} s)  ` +
+      `ratio ours/libipt-${kind} ${(oursRate / (b.insns / b.seconds)).toFixed(2)}× (per round: median ${median(perRound).toFixed(2)}×, ${perRound.map((v) => v.toFixed(2)).join(' ')})`,
+  );
+  if (b.insns !== ours.insns) console.log(`  note: libipt ${kind} counted ${b.insns} instructions, ours ${ours.insns}`);
+}
+if (!libiptTool) console.log('pt-libipt not built (npm run build:native): no reference figures');
 if (argv.keep) console.log(`files kept in ${dir}`);
 else rmSync(dir, { recursive: true, force: true });
