@@ -120,19 +120,14 @@ export abstract class PtFlowReader extends PtFlowPsb {
    */
   protected refillTnt8(at: number): boolean {
     const bits = this.peekBits;
-    if (this.tick || this.peekBad || bits === 0 || this.held !== null || !this.pk.nextTnt8()) return false;
+    const lo = this.peekLo;
+    const hi = this.peekHi;
+    if (this.tick || this.peekBad || bits === 0 || !this.readTnt8()) return false;
     this.queryIp = at;
-    this.tntLo = this.peekLo;
-    this.tntHi = this.peekHi;
+    this.tntLo = lo;
+    this.tntHi = hi;
     this.tntCount = bits;
     this.clock.latch();
-    const p = this.pk.packet;
-    this.aheadEventOff = -1;
-    this.eventError = false;
-    this.peekOff = p.offset + this.base;
-    this.peekLo = p.lo;
-    this.peekHi = 0;
-    this.peekBits = p.bits;
     return true;
   }
 
