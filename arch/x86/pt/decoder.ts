@@ -269,6 +269,33 @@ export class PtPacketDecoder {
     return true;
   }
 
+  /**
+   * The next packet when it is a CYC of one or two bytes with a TNT-8 right after it (the common
+   * pair with cycle-accurate timing): the CYC consumed and in `packet` as next() gives it, true;
+   * nextTnt8() then takes the TNT-8. Else false and nothing moves.
+   */
+  nextCycBeforeTnt8(): boolean {
+    const pos = this.pos;
+    if (pos + 1 >= this.limit) return false;
+    const buf = this.buf;
+    const b = buf[pos]!;
+    if (this.head[b] !== K_CYC) return false;
+    let cycles = b >>> 3;
+    let size = 1;
+    if ((b & 4) !== 0) {
+      const c = buf[pos + 1]!;
+      if ((c & 1) !== 0 || pos + 2 >= this.limit) return false;
+      cycles |= (c >>> 1) << 5;
+      size = 2;
+    }
+    if (this.head[buf[pos + size]!] !== K_TNT_8) return false;
+    const p = this.packet;
+    p.lo = cycles;
+    p.hi = 0;
+    this.emit(p, pos, size, PT_CYC);
+    return true;
+  }
+
   /** The packets next() does not decode inline. */
   private rest(buf: Uint8Array, pos: number, b: number): number {
     const p = this.packet;

@@ -46,8 +46,15 @@ export abstract class PtFlowReader extends PtFlowPsb {
    */
   protected tntEmptied(at: number): boolean {
     this.clock.latchMark();
+    // Usually a TNT or TIP is next: nothing to fetch. (Kept small: V8 inlines it into the walk.)
     const peek = this.peek;
-    if (this.queue.length !== 0) return false;
+    if (this.queue.length !== 0 || peek === P_TNT || peek === P_TIP) return false;
+    return this.fetchAfterTnt(at);
+  }
+
+  /** tntEmptied() when an event or error may be next. */
+  private fetchAfterTnt(at: number): boolean {
+    const peek = this.peek;
     if ((peek === P_ERROR && this.eventError) || (peek === P_PGE && this.enabled)) {
       this.queryIp = at;
       return false;
@@ -114,21 +121,51 @@ export abstract class PtFlowReader extends PtFlowPsb {
 
   /**
    * tntBit()'s refill in the common case, for the walk's hot loop: the TNT packet in `peek` is
-   * taken by the branch at `at` and the packet after it is a TNT-8 too, so nothing but the two
-   * packets' bits moves (no event, timing packet, error or tick). False, with nothing changed,
-   * when that is not so: tntBitSlow() then does the whole of it.
+   * taken by the branch at `at` and the packet after it is a TNT-8 too, so nothing but the bits
+   * move (no event, timing packet, error or tick). False, with nothing changed, when that is not
+   * so: refillAfterCyc() or tntBitSlow() then. Kept small: V8 inlines it into the walk, and
+   * judges that by the size of what it inlines itself.
    */
   protected refillTnt8(at: number): boolean {
     const bits = this.peekBits;
     const lo = this.peekLo;
     const hi = this.peekHi;
-    if (this.tick || this.peekBad || bits === 0 || !this.readTnt8()) return false;
+    if (this.tick || this.peekBad || bits === 0 || this.held !== null || !this.readTnt8()) return false;
     this.queryIp = at;
     this.tntLo = lo;
     this.tntHi = hi;
     this.tntCount = bits;
     this.clock.latch();
     return true;
+  }
+
+  /**
+   * refillTnt8() with cycle-accurate timing: a CYC of one or two bytes between the TNT packet in
+   * `peek` and a TNT-8, so only the bits and the time move. 1: done; 0: not so, nothing changed,
+   * tntBitSlow() does the whole of it; -1: the CYC failed (libipt's read-ahead stops there),
+   * `peek` is the error as tntBitSlow() leaves it when it returns -2.
+   */
+  protected refillAfterCyc(at: number): number {
+    const bits = this.peekBits;
+    if (this.tick || this.peekBad || bits === 0 || this.held !== null) return 0;
+    const pk = this.pk;
+    if (!pk.nextCycBeforeTnt8()) return 0;
+    // The TNT is taken (its time preserved) before the CYC after it moves the time.
+    this.queryIp = at;
+    this.tntLo = this.peekLo;
+    this.tntHi = this.peekHi;
+    this.tntCount = bits;
+    this.clock.latch();
+    const p = pk.packet;
+    const code = this.clock.cyc(p.lo, p.hi);
+    if (code !== '') {
+      this.aheadEventOff = -1;
+      this.peekBad = false;
+      this.timingError(code, p.offset + this.base, false);
+      return -1;
+    }
+    this.readTnt8();
+    return 1;
   }
 
   protected readPackets(): void {
@@ -140,6 +177,13 @@ export abstract class PtFlowReader extends PtFlowPsb {
     this.peekBad = false;
     for (;;) {
       const t = this.nextPacket();
+      if (t === PT_CYC) {
+        // The most common packet with cycle-accurate timing (before most TNTs), taken first.
+        const code = this.clock.cyc(p.lo, p.hi);
+        if (code === '') continue;
+        this.timingError(code, p.offset + this.base, false);
+        return;
+      }
       // With TNT bits in hand libipt stands at the first event packet read after them.
       if (t >= 0 && EVENT_PACKET[t] === 1 && this.aheadEventOff < 0) this.aheadEventOff = p.offset + this.base;
       switch (t) {

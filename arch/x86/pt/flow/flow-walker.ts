@@ -364,7 +364,8 @@ export abstract class PtFlowWalker extends PtFlowReader {
           insns = (insns + n) | 0;
           runs = (runs + 1) | 0;
           let bit: number;
-          if (this.refillTnt8(start + last)) {
+          const refill = this.refillTnt8(start + last) ? 1 : this.refillAfterCyc(start + last);
+          if (refill > 0) {
             // The packet after it is a TNT-8 too: only the bits moved.
             tc = (this.tntCount - 1) | 0;
             this.tntCount = tc;
@@ -374,7 +375,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
               continue section;
             }
           } else {
-            bit = this.tntBitSlow(start + last, next);
+            bit = refill === 0 ? this.tntBitSlow(start + last, next) : -2;
             tc = this.tntCount | 0;
             if (bit < 0) {
               this.tntFailed(bit, start + last);

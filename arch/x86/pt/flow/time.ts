@@ -117,7 +117,11 @@ export class PtClock {
   latch(): void {
     this.marked = false;
     // Most queries come with no timing packet since the last one (and always without timing).
-    if (this.latched) return;
+    // Kept tiny: V8 inlines it into the walk's hot loop.
+    if (!this.latched) this.copyLatch();
+  }
+
+  private copyLatch(): void {
     this.latched = true;
     this.queryTimeHi = this.timeHi;
     this.queryTimeLo = this.timeLo;
@@ -142,7 +146,10 @@ export class PtClock {
 
   /** latch() as of the last mark() (when there is one, which it consumes). */
   latchMark(): void {
-    if (!this.marked) return;
+    if (this.marked) this.copyMark();
+  }
+
+  private copyMark(): void {
     this.marked = false;
     this.latched = false;
     this.queryTimeHi = this.markHi;

@@ -7,6 +7,8 @@ import type { DecodeError } from '../../../../arch/common/errors.js';
 import {
   PT_END, PT_ERROR, PT_MORE, PtPacket, PtPacketDecoder, decodeAll, findPsb, formatPacketSpec, type PtDecoderOptions,
 } from '../../../../arch/x86/index.js';
+import { PT_CYC, PT_TNT_8 } from '../../../../arch/x86/pt/opcodes.js';
+import { Rng } from '../../../../sim/rng.js';
 
 const PSB = '02 82 02 82 02 82 02 82 02 82 02 82 02 82 02 82';
 
@@ -188,4 +190,41 @@ t.test('API misuse is refused', async (t) => {
   t.throws(() => dec.push(bytes('00')), /before next\(\) returned PT_MORE/);
   dec.end();
   t.throws(() => dec.push(bytes('00')), /after end/);
+});
+
+t.test('fast paths nextTnt8 and nextCycBeforeTnt8 agree with next()', async (t) => {
+  // Byte strings made mostly of CYC (1-3 bytes), TNT-8 and short TIPs, with stray bytes:
+  // at every position the fast path either moves as next() does or leaves nothing moved.
+  const rng = new Rng(7);
+  const pick = [0x03, 0x0b, 0xfb, 0x07, 0x3f, 0xff, 0x04, 0x06, 0xd4, 0x2d, 0x00, 0x02, 0x01, 0x80];
+  let cycPairs = 0;
+  for (let round = 0; round < 400; round++) {
+    const buf = Uint8Array.from({ length: 24 }, () => (rng.chance(0.8) ? pick[rng.below(pick.length)]! : rng.below(256)));
+    for (let from = 0; from < buf.length; from++) {
+      const fast = new PtPacketDecoder({ noSync: true });
+      const slow = new PtPacketDecoder({ noSync: true });
+      fast.restart(buf, from, true);
+      slow.restart(buf, from, true);
+      const type = slow.next();
+      const s = slow.packet;
+      const where = `round ${round} from ${from}`;
+      if (fast.nextCycBeforeTnt8()) {
+        cycPairs++;
+        const p = fast.packet;
+        t.equal(type, PT_CYC, `${where}: CYC`);
+        t.same([p.lo, p.hi, p.offset, p.size], [s.lo, s.hi, s.offset, s.size], `${where}: CYC fields`);
+        t.equal(slow.next(), PT_TNT_8, `${where}: a TNT-8 after it`);
+        t.ok(fast.nextTnt8(), `${where}: nextTnt8 takes it`);
+        t.same([fast.packet.lo, fast.packet.bits, fast.packet.offset], [s.lo, s.bits, s.offset], `${where}: TNT-8 fields`);
+      } else if (fast.nextTnt8()) {
+        t.equal(type, PT_TNT_8, `${where}: TNT-8`);
+        t.same([fast.packet.lo, fast.packet.bits, fast.packet.offset], [s.lo, s.bits, s.offset], `${where}: TNT-8 fields`);
+      } else {
+        // Nothing moved: next() gives what it gives on a fresh decoder.
+        t.equal(fast.next(), type, `${where}: nothing moved`);
+        if (type >= 0) t.equal(fast.packet.offset, s.offset, `${where}: same offset`);
+      }
+    }
+  }
+  t.ok(cycPairs > 100, `CYC + TNT-8 pairs met (${cycPairs})`);
 });
