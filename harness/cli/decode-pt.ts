@@ -204,6 +204,7 @@ export function ptFlowOptions(argv: Record<string, unknown>): PtFlowOptions {
     filter,
     tick: flag(argv, 'event:tick'),
     iflags: flag(argv, 'event:iflags'),
+    blockDecoder: !flag(argv, 'insn-decoder'),
   };
 }
 

@@ -1,7 +1,7 @@
 // Classified code of one section in one execution mode, filled on demand. For every instruction
 // start seen so far it holds the length, and where the straight-line run from there ends: the
 // offset of the first control-flow instruction (or a cut after MAX_RUN instructions) and how many
-// instructions the run has, that one included. One iced-x86 call classifies a whole run, and fills
+// instructions the run has, that one included. One classifyRun call classifies a whole run, and fills
 // the entries of every instruction in it, so code already seen is never decoded again.
 
 import { X86Class, classifyRun, type X86RunOut } from '../../isa/classify.js';

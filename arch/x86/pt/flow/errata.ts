@@ -2,10 +2,12 @@
 // decoder needs for SKL014. The table was read off libipt 2.0.5 itself (every family-6 model
 // through pt_cpu_errata; the stepping does not matter there; other families are unknown, as
 // there). The descriptions are the errata's (Intel specification updates, as libipt quotes them).
-// The flow decoder acts on BDM70, SKD010, SKD022, SKL014, SKL168, APL11 and APL12 as libipt 2.0.5
-// does. BDM64 (libipt moves the walk to a TSX abort's IP when the branch before it cannot reach
-// it), SKD007 and SKZ84 (corrupt CYC/TMA bytes, fixed up in libipt's packet layer) are set here
-// but not acted on yet: with such a --cpu, traces that hit them decode as without the erratum.
+// The flow decoder acts on BDM70, BDM64, SKD010, SKD022, SKL014, SKL168, APL11 and APL12 as
+// libipt 2.0.5 does (BDM64: a TSX abort's IP that the code after a branch cannot reach is where
+// that branch went; libipt's block decoder checks it at blocks' ends only, the instruction
+// decoder after every branch: PtFlowOptions.blockDecoder). SKD007 and SKZ84 (corrupt CYC/TMA
+// bytes, fixed up in libipt's packet layer) are set here but not acted on yet: with such a
+// --cpu, traces that hit them decode as without the erratum.
 
 export interface PtCpu {
   family: number;

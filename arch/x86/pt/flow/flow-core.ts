@@ -65,6 +65,12 @@ export interface PtFlowOptions {
   iflags?: boolean;
   /** Read TRIG packets (libipt 2.2). Off by default: 0xd9 is an unknown opcode, as for libipt 2.0.5. */
   trig?: boolean;
+  /**
+   * Follow libipt's block decoder where it differs from its instruction decoder (ptxed's default,
+   * --block-decoder): erratum BDM64 is checked at the end of a block only, not after the direct
+   * calls and jumps a block goes through.
+   */
+  blockDecoder?: boolean;
 }
 
 export interface PtFlowStats {
@@ -91,6 +97,8 @@ export abstract class PtFlowCore {
   readonly errata: Readonly<PtErrata>;
   protected readonly filter: PtAddrFilter | undefined;
   protected readonly tick: boolean;
+  /** PtFlowOptions.blockDecoder. */
+  protected readonly blockDecoder: boolean;
   protected readonly iflags: boolean;
   protected readonly trig: boolean;
 
@@ -166,6 +174,11 @@ export abstract class PtFlowCore {
   /** Direct branches walked (flow-walker.ts checks now and then that trace is still consumed). */
   protected directRuns = 0;
   protected loopMark = -1;
+  /**
+   * The walk's last instruction was a branch (libipt checks BDM64 after branches only); with
+   * blockDecoder one that ended a libipt block (it needed trace).
+   */
+  protected afterBranch = false;
   /** Where fastWalk() goes on after a run that took packets (flow-walker.ts packetRun()). */
   protected walkIp = 0;
   /** Offset of the last OVF read (libipt stands there while it holds an event from before it). */
@@ -216,6 +229,7 @@ export abstract class PtFlowCore {
     this.clock = new PtClock({ ...options.time, skl168: options.time?.skl168 === true || this.errata.skl168 });
     this.filter = hasAddrFilter(options.filter) ? options.filter : undefined;
     this.tick = options.tick === true;
+    this.blockDecoder = options.blockDecoder === true;
     this.iflags = options.iflags === true;
     this.trig = options.trig === true;
   }
@@ -525,6 +539,9 @@ export abstract class PtFlowCore {
     // (It has read on past timing packets.)
     if (peek === P_BOUND) return this.boundEnd();
     if (peek === P_OVF) return this.ovfOff;
+    // Holding an event bound to the FUP's IP (a TSX abort), libipt has not fetched the
+    // asynchronous branch after it: it stands at its TIP.
+    if (peek === P_ASYNC && this.headBind() === BIND_IP) return this.peekOff;
     return peek === P_PGD || peek === P_PGE || peek === P_ASYNC ? this.skipTiming(this.peekEnd) : this.peekOff;
   }
 

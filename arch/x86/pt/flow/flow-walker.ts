@@ -10,6 +10,7 @@ import { isVmptrld } from './event-kinds.js';
 import { P_ASYNC, P_BOUND, P_PGD, P_PGE, P_TNT } from './flow-core.js';
 import { PtFlowReader } from './flow-reader.js';
 import { RunField, RunKind } from './run-table.js';
+import { FlowEvent } from './sink.js';
 
 /** beforeRun() results. */
 export const GO = 0;
@@ -18,6 +19,9 @@ export const STOP = 2;
 
 /** Direct branches between checks that the walk still consumes trace (2^20 - 1, a mask). */
 const LOOP_CHECK = 0xfffff;
+
+/** Instructions libipt walks at most looking for a TSX abort's IP (erratum BDM64). */
+const BDM64_STEPS = 256;
 
 export abstract class PtFlowWalker extends PtFlowReader {
   /** Before the run at `ip` with the TNT cache empty: GO, AGAIN (continue at this.ip) or STOP. */
@@ -83,13 +87,17 @@ export abstract class PtFlowWalker extends PtFlowReader {
     let ip = this.ip;
     // Every other round is fastWalk()'s: it walks on while it can, this loop takes one run.
     let fast = true;
+    this.afterBranch = false;
     for (;;) {
       // Events wait until the TNT bits before them are used up (libipt: pts_event_pending is
       // signalled only with an empty TNT cache).
       if (this.broken) return;
       if (fast) {
+        const done = stats.instructions;
         ip = this.fastWalk(ip);
         if (Number.isNaN(ip)) return;
+        // An event due after fastWalk()'s runs came with a query: its last run ended in a branch.
+        if (stats.instructions !== done) this.afterBranch = true;
         fast = false;
         continue;
       }
@@ -99,8 +107,10 @@ export abstract class PtFlowWalker extends PtFlowReader {
         peek = this.peek;
         if (peek >= P_PGE && peek !== P_PGD || this.queue.length !== 0) {
           // Rare: events to report, an event IP to stop at, an overflow, an error, the end.
+          if (peek === P_ASYNC && this.afterBranch && this.errata.bdm64 && ip !== this.asyncFrom && this.bdm64Applies(ip)) ip = this.asyncFrom;
           const r = this.beforeRun(ip);
           if (r === STOP) return;
+          this.afterBranch = false;
           if (r === AGAIN) {
             ip = this.ip;
             continue;
@@ -133,6 +143,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
           sink.range(ip, this.asyncFrom, k, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
           stats.instructions += k;
           stats.ranges++;
+          this.afterBranch = false;
           ip = this.asyncFrom;
           continue;
         }
@@ -171,6 +182,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
       sink.range(ip, next, n, this.ctx, this.secIndex, this.bitness, this.clock.queryTime, this.speculative);
       stats.instructions += n;
       stats.ranges++;
+      this.afterBranch = cls === X86Class.JUMP || cls === X86Class.CALL ? !this.blockDecoder : cls !== X86Class.OTHER && cls !== X86Class.MOV_CR3 && cls !== X86Class.PTWRITE;
       switch (cls) {
         case X86Class.COND_JUMP: {
           if (this.tntCount === 0 && this.peek === P_PGD && !Number.isNaN(this.peekIp)) {
@@ -543,6 +555,43 @@ export abstract class PtFlowWalker extends PtFlowReader {
     const to = ip - start;
     const same = q.length === 0 && this.secIndex === sec && this.cache === cache && this.ctx === ctx && this.speculative === spec && table.rec === rt;
     return same && to >= 0 && to < table.codeSize ? table.known(to) : 0;
+  }
+
+  /**
+   * Erratum BDM64 (a wrong branch packet may come before a TSX abort's): with the abort's FUP+TIP
+   * next and the walk at `ip` after a branch, libipt (pt_insn/pt_blk postpone_tsx) takes the
+   * flow to the abort's IP when `ip` cannot reach it: the branch is taken to have gone there.
+   */
+  private bdm64Applies(ip: number): boolean {
+    const q = this.queue;
+    let abort = false;
+    for (let k = 0; k < q.length; k++) {
+      const i = (q.head + k) % q.ip.length;
+      if (q.kind[i] === FlowEvent.TSX && q.value[i] === 2 && q.ip[i] === this.asyncFrom) abort = true;
+    }
+    return abort && !this.reaches(ip, this.asyncFrom);
+  }
+
+  /**
+   * Does straight-line code, direct jumps and calls included, lead from `from` to `to` within 256
+   * instructions (libipt's pt_insn_range_is_contiguous, its BDM64 limit)? Any other branch, or
+   * code that is not there or does not decode, ends the search: false.
+   */
+  private reaches(from: number, to: number): boolean {
+    let ip = from;
+    for (let steps = BDM64_STEPS; ip !== to; steps--) {
+      if (steps === 0) return false;
+      const i = this.image.find(this.cr3, ip, this.vmcs);
+      if (i < 0) return false;
+      const cache = this.image.cache(i, this.bitness);
+      const off = ip - this.image.sections[i]!.start;
+      if (cache.runCount[off] === 0) cache.fill(off);
+      const cls = cache.cls[off]!;
+      if (cls === X86Class.OTHER || cls === X86Class.MOV_CR3 || cls === X86Class.PTWRITE) ip += cache.length[off]!;
+      else if ((cls === X86Class.JUMP || cls === X86Class.CALL) && !Number.isNaN(cache.target[off]!)) ip = cache.target[off]!;
+      else return false;
+    }
+    return true;
   }
 
   /** With the TNT cache empty: has beforeRun() something to do before the next run? */

@@ -134,7 +134,7 @@ export const a16 = formatAddr;
 export function libiptLines(tool: string, text: string, options: PtFlowOptions = {}): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'hwtrace-flow-events-'));
   try {
-    const args = ['insn', '--event:ip', '--pt', join(dir, 'trace.pt')];
+    const args = [options.blockDecoder ? 'block' : 'insn', '--event:ip', '--pt', join(dir, 'trace.pt')];
     writeFileSync(join(dir, 'trace.pt'), trace(text));
     testImage().sections.forEach((s, i) => {
       const f = join(dir, `section-${i}.bin`);
