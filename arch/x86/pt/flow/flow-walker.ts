@@ -378,7 +378,7 @@ export abstract class PtFlowWalker extends PtFlowReader {
           let bit: number;
           const refill = this.refillTnt8(start + last) ? 1 : this.refillAfterCyc(start + last);
           if (refill > 0) {
-            // The packet after it is a TNT-8 too: only the bits moved.
+            // A TNT-8 (after a short CYC, perhaps) came next: only the bits (and the time) moved.
             tc = (this.tntCount - 1) | 0;
             this.tntCount = tc;
             bit = tc >= 32 ? (this.tntHi >>> (tc - 32)) & 1 : (this.tntLo >>> tc) & 1;
